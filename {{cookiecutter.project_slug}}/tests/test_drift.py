@@ -197,7 +197,8 @@ def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeyp
     predictions = models.predict_frame(model, features)
     url = f"sqlite:///{tmp_path / 'log.db'}"
     target = params.data.target
-    ids = sources.log_predictions(url, "predictions", features, predictions, "model:abc", target)
+    log = sources.PredictionLog(url, "predictions", target)
+    ids = log.write(features, predictions, "model:abc")
 
     monkeypatch.setenv("TEST_DRIFT_DB", url)
     source = settings.SqlSource.model_validate(sqlite_source(tmp_path / "log.db"))
@@ -210,10 +211,8 @@ def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeyp
         validated.reset_index(drop=True), features.reset_index(drop=True), check_dtype=False
     )
 
-    assert (
-        sources.record_labels(url, "predictions", target, dict(zip(ids[:10], rows[target][:10], strict=True)))
-        == 10
-    )
+    assert log.label(dict(zip(ids[:10], rows[target][:10], strict=True))) == 10
+    log.close()
     labelled = sources.read_sql(source)
     assert labelled[target].notna().sum() == 10
 

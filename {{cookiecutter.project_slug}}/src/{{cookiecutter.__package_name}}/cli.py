@@ -301,3 +301,55 @@ def retrain_data(params_path: Path, drift_summary: Path, body: Path) -> None:
         f"Added {change['added']} rows ({change['duplicates']} already present, "
         f"{change['invalid']} left out); wrote {body}"
     )
+
+
+MODEL_DIR = click.option(
+    "--model", "model_dir", type=click.Path(path_type=Path), default="artifacts/model", show_default=True
+)
+
+
+@main.command()
+@PARAMS
+@MODEL_DIR
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to accept other machines.")
+@click.option("--port", type=int, default=3000, show_default=True)
+@user_errors
+def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
+    """Serve the trained model over HTTP (BentoML): POST /predict, /docs, /readyz, /metrics."""
+    import os
+    import subprocess
+
+    from .release import SERVICE, store_model
+    from .settings import load_params
+
+    tag = store_model(load_params(params_path), model_dir)
+    click.echo(f"Serving {tag} on http://{host}:{port} (Ctrl-C stops)")
+    command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
+    sys.exit(subprocess.call(command, env={**os.environ, "MODEL_TAG": tag}))
+
+
+@main.command()
+@PARAMS
+@MODEL_DIR
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(path_type=Path),
+    help="Also write the bento, model included, here.",
+)
+@user_errors
+def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
+    """Store the trained model in BentoML's store and build the service's bento; prints the bento tag.
+
+    GITHUB_OUTPUT gets `bento` and `model` (the tags). `bentoml containerize <bento>` makes the image.
+    """
+    from . import release
+    from .reports import set_outputs
+    from .settings import load_params
+
+    bento, model = release.build(load_params(params_path), model_dir)
+    if export_to is not None:
+        release.export(bento, export_to)
+    set_outputs(bento=bento, model=model)
+    click.echo(f"Built {bento} serving {model}" + (f"; exported to {export_to}" if export_to else ""))
+    click.echo(bento)

@@ -143,9 +143,12 @@ def load(model_dir: Path) -> tuple[Pipeline, ModelInfo]:
     untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
     if untrusted:
         raise ModelError(f"{paths[0]}: refusing to load untrusted types {untrusted}")
-    model = sio.loads(blob, trusted=TRUSTED_TYPES)
-    info = ModelInfo(**json.loads(paths[1].read_text(encoding="utf-8")))
-    return model, info
+    return sio.loads(blob, trusted=TRUSTED_TYPES), read_info(model_dir)
+
+
+def read_info(model_dir: Path) -> ModelInfo:
+    """What a model folder's model expects and predicts, without loading the model."""
+    return ModelInfo(**json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8")))
 
 
 def check_features(info: ModelInfo, numeric: list[str], categorical: list[str]) -> None:

@@ -97,6 +97,17 @@ class Drift(Strict):
     per_column_threshold: dict[Name, float] = Field(default_factory=dict)
 
 
+class PredictionLogging(Strict):
+    url_env: Name = Field(description="environment variable holding the SQLAlchemy URL (a secret)")
+    table: Name = Field(description="the table to append to; the drift job's SQL source can read it")
+
+
+class Serving(Strict):
+    """The BentoML service (service.py); `build` stores these settings with the model."""
+
+    log_predictions: PredictionLogging | None = Field(description="null: predictions are not logged")
+
+
 class Params(Strict):
     task: Task
     data: Data
@@ -105,6 +116,7 @@ class Params(Strict):
     metrics: list[Metric] = Field(min_length=1)
     gate: Gate
     drift: Drift
+    serving: Serving
     _root: Path = PrivateAttr(default=Path())
 
     @property

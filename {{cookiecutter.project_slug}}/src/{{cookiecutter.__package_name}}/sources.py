@@ -71,48 +71,53 @@ def read_sql(source: SqlSource, now: datetime | None = None) -> pd.DataFrame:
         engine.dispose()
 
 
-def log_predictions(
-    url: str, table: str, features: pd.DataFrame, predictions: pd.DataFrame, model_version: str, target: str,
-    now: datetime | None = None,
-) -> list[str]:  # fmt: skip
-    """Append one row per prediction (id, time, model version, features, prediction, an empty target).
+class PredictionLog:
+    """A SQL table with one row per prediction: id, time, model tag, the request's columns, the
+    prediction, and the target (empty until `label` fills it in when the outcome is known).
 
-    The drift job's SQL source reads this table, so it sees what production saw; `record_labels`
-    fills the target in when outcomes arrive, which makes the rows usable for retraining. Returns
-    the prediction ids, the key for those labels.
+    The drift job's SQL source reads this table, so it sees what production saw; labelled rows
+    carry every training column the caller sent, so `retrain-data` can add them to the training data.
     """
-    from sqlalchemy import DateTime, create_engine
 
-    ids = [uuid4().hex for _ in range(len(features))]
-    rows = pd.concat([features.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
-    rows.insert(0, "prediction_id", ids)
-    rows.insert(1, "logged_at", now or datetime.now(UTC))
-    rows.insert(2, "model_version", model_version)
-    rows[target] = None
-    engine = create_engine(url)
-    try:
+    def __init__(self, url: str, table: str, target: str):
+        from sqlalchemy import create_engine
+
+        self.engine, self.table, self.target = create_engine(url), table, target
+
+    def write(
+        self, records: pd.DataFrame, predictions: pd.DataFrame, model: str, now: datetime | None = None
+    ) -> list[str]:
+        """Append one row per prediction; returns their ids, the key for labels later."""
+        from sqlalchemy import DateTime
+
+        ids = [uuid4().hex for _ in range(len(records))]
+        rows = pd.concat([records.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
+        rows.insert(0, "prediction_id", ids)
+        rows.insert(1, "logged_at", now or datetime.now(UTC))
+        rows.insert(2, "model_version", model)
+        rows[self.target] = None
         rows.to_sql(
-            table, engine, if_exists="append", index=False, dtype={"logged_at": DateTime(timezone=True)}
+            self.table,
+            self.engine,
+            if_exists="append",
+            index=False,
+            dtype={"logged_at": DateTime(timezone=True)},
         )
-    finally:
-        engine.dispose()
-    return ids
+        return ids
 
+    def label(self, labels: dict[str, object]) -> int:
+        """Set the target of logged predictions by id; returns how many rows were labelled."""
+        from sqlalchemy import MetaData, Table, bindparam, update
 
-def record_labels(url: str, table: str, target: str, labels: dict[str, object]) -> int:
-    """Set the target of logged predictions by prediction id; returns how many rows were labelled."""
-    from sqlalchemy import MetaData, Table, bindparam, create_engine, update
-
-    engine = create_engine(url)
-    try:
-        logged = Table(table, MetaData(), autoload_with=engine)
+        logged = Table(self.table, MetaData(), autoload_with=self.engine)
         statement = (
             update(logged)
             .where(logged.c.prediction_id == bindparam("id"))
-            .values({target: bindparam("label")})
+            .values({self.target: bindparam("label")})
         )
-        with engine.begin() as connection:
+        with self.engine.begin() as connection:
             done = connection.execute(statement, [{"id": i, "label": v} for i, v in labels.items()])
         return done.rowcount
-    finally:
-        engine.dispose()
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,103 @@
+"""From a trained model folder to a release: the BentoML store, the bento, the reviewed-metrics check.
+
+The model enters the store under a version derived from its content, so the same model always has
+the same tag, and the bento pins that tag. The bento's Python requirements are exported from
+uv.lock: the container runs exactly the versions the tests ran with, and building needs no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from . import data, models
+from .errors import ModelError, ProjectError
+from .settings import Params
+
+PACKAGE = __package__
+BENTO_NAME = "{{ cookiecutter.project_slug }}"
+MODEL_NAME = f"{BENTO_NAME}-model"
+SERVICE = f"{PACKAGE}.service:Predictor"
+SOURCES = Path(__file__).resolve().parents[1]  # src/: the package goes into the bento as a package
+PROJECT = SOURCES.parent  # pyproject.toml and uv.lock
+SERVING_FILE = "serving.json"  # params.serving, stored with the model for service.py
+
+
+def model_version(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in (models.MODEL_FILE, models.META_FILE):
+        digest.update((model_dir / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def store_model(params: Params, model_dir: Path) -> str:
+    """Put a trained model folder into the BentoML store (once per content); return its tag."""
+    import bentoml
+
+    models.load(model_dir)  # refuse a broken or untrusted folder before it is stored
+    tag = f"{MODEL_NAME}:{model_version(model_dir)}"
+    try:
+        return str(bentoml.models.get(tag).tag)
+    except bentoml.exceptions.NotFound:
+        pass
+    metrics = json.loads((model_dir / models.METRICS_FILE).read_text(encoding="utf-8"))
+    labels = {"candidate": metrics["chosen"], "task": metrics["task"]}
+    metadata = {"commit": metrics["git"]["commit"] or "unknown", "primary_metric": metrics["primary_metric"]}
+    with bentoml.models.create(tag, labels=labels, metadata=metadata) as stored:
+        for name in (models.MODEL_FILE, models.META_FILE, models.METRICS_FILE):
+            shutil.copyfile(model_dir / name, stored.path_of(name))
+        data.write_json(Path(stored.path_of(SERVING_FILE)), params.serving.model_dump(mode="json"))
+    return tag
+
+
+def locked_requirements() -> list[str]:
+    """The runtime dependencies pinned in uv.lock (`name==version`, with markers), for the bento."""
+    if not (PROJECT / "uv.lock").is_file():
+        raise ProjectError(f"build: no uv.lock in {PROJECT}; build from a checkout of the project")
+    uv = shutil.which("uv")
+    if uv is None:
+        raise ProjectError("build: uv is not on PATH (it exports the locked requirements for the bento)")
+    command = [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--no-annotate"]
+    done = subprocess.run(
+        [*command, "--no-header", "--quiet"], cwd=PROJECT, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise ProjectError(f"build: `uv export` failed: {done.stderr.strip()}")
+    return [line.strip() for line in done.stdout.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def build(params: Params, model_dir: Path) -> tuple[str, str]:
+    """Store the model and build the bento (source, locked requirements, pinned model tag).
+
+    Returns (bento tag, model tag)."""
+    import os
+
+    import bentoml
+
+    model_tag = store_model(params, model_dir)
+    os.environ["MODEL_TAG"] = model_tag  # the service module resolves this exact model while building
+    requirements = locked_requirements()
+    try:
+        bento = bentoml.bentos.build(
+            SERVICE,
+            name=BENTO_NAME,
+            build_ctx=str(SOURCES),
+            include=[f"{PACKAGE}/**/*.py", f"{PACKAGE}/templates/*"],
+            labels={"model": model_tag.replace(":", "."), "candidate": models.read_info(model_dir).candidate},
+            python={"packages": requirements, "lock_packages": False},
+            models=[model_tag],
+        )
+    except bentoml.exceptions.BentoMLException as err:
+        raise ModelError(f"build: bentoml could not build the service: {err}") from None
+    return str(bento.tag), model_tag
+
+
+def export(bento_tag: str, out: Path) -> Path:
+    """The bento with its model, as one archive (`bentoml import` it anywhere)."""
+    import bentoml
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(bentoml.export_bento(bento_tag, str(out)))

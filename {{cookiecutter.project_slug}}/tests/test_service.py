@@ -1,0 +1,274 @@
+"""The BentoML service: request records derived from the schema, predictions equal to the model's,
+a 400 naming the field for every kind of bad input, no errors under concurrent load, the build."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pandera.pandas as pa
+import pytest
+from pydantic import ValidationError
+from support import explain, invoke, pkg, real_params
+
+data, models, records, release = pkg("data"), pkg("models"), pkg("records"), pkg("release")
+PORT = 3917
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory, trained, params):
+    """A BentoML home of the tests' own, holding the trained model; MODEL_TAG points at it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENTOML_HOME", str(tmp_path_factory.mktemp("bentoml")))
+        patch.setenv("BENTOML_DO_NOT_TRACK", "true")
+        tag = release.store_model(params, trained)
+        patch.setenv("MODEL_TAG", tag)
+        yield tag
+
+
+@pytest.fixture(scope="session")
+def service(store):
+    return pkg("service")
+
+
+@pytest.fixture(scope="session")
+def later(params) -> pd.DataFrame:
+    """Real rows of the period after the training data."""
+    real = real_params().data_path
+    return data.read_table(real.parent / "later" / real.name).head(50)
+
+
+@pytest.fixture(scope="session")
+def rows(later, params) -> pd.DataFrame:
+    """What a caller sends: the later rows without their outcome."""
+    return later.drop(columns=[params.data.target])
+
+
+def payload(rows: pd.DataFrame) -> list[dict]:
+    return json.loads(rows.to_json(orient="records"))
+
+
+@pytest.fixture(scope="session")
+def server(service, store):
+    """The service over real HTTP on loopback, in its own process."""
+    import bentoml
+
+    with (
+        bentoml.serve(release.SERVICE, host="127.0.0.1", port=PORT) as running,
+        httpx.Client(base_url=running.url, timeout=60) as client,
+    ):
+        deadline = time.monotonic() + 120
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the service did not become ready"
+            time.sleep(0.5)
+        yield client
+
+
+# -- records.py: the pydantic model follows the schema ------------------------------------------
+
+
+def test_record_fields_follow_the_schema(service):
+    training = pkg("schema").TrainingData.to_schema()
+    fields = service.Record.model_fields
+    for name in service.FEATURES:
+        assert fields[name].is_required(), name
+    assert service.info.target not in fields
+    extra = set(training.columns) - set(service.FEATURES) - {service.info.target}
+    assert all(not fields[name].is_required() for name in extra)  # context columns: optional, logged
+
+
+def test_each_schema_check_becomes_a_field_check():
+    frame = pa.DataFrameSchema(
+        {
+            "n": pa.Column(int, pa.Check.in_range(0, 10)),
+            "x": pa.Column(float, [pa.Check.ge(0), pa.Check.lt(1)], nullable=True),
+            "colour": pa.Column(str, pa.Check.isin(["red", "green"])),
+            "code": pa.Column(str, [pa.Check.str_matches(r"[A-Z]{2}\d"), pa.Check.str_length(3, 3)]),
+        }
+    )
+    Record = records.record_model(frame, ["n", "x", "colour", "code"], target="y")
+    good = {"n": 10, "x": 0.5, "colour": "red", "code": "AB1"}
+    assert Record.model_validate(good).n == 10
+    assert Record.model_validate(good | {"x": None}).x is None
+    assert Record.model_validate_json(json.dumps(good | {"x": 0})).x == 0  # JSON integer for a float
+    for bad, field in [
+        ({"n": 11}, "n"),
+        ({"n": "3"}, "n"),
+        ({"x": -1}, "x"),
+        ({"x": 1.0}, "x"),
+        ({"colour": "blue"}, "colour"),
+        ({"code": "xAB1"}, "code"),  # pandera matches from the start
+        ({"code": "AB12"}, "code"),
+        ({"extra": 1}, "extra"),
+    ]:
+        with pytest.raises(ValidationError) as caught:
+            Record.model_validate(good | bad)
+        assert [e["loc"] for e in caught.value.errors()] == [(field,)], bad
+
+
+def test_a_check_the_service_cannot_express_fails_naming_the_column():
+    frame = pa.DataFrameSchema({"n": pa.Column(int, pa.Check(lambda s: s > 0, name="positive"))})
+    with pytest.raises(pkg("errors").ProjectError, match=r"column 'n'.*'positive'"):
+        records.record_model(frame, ["n"], target="y")
+
+
+# -- the service in-process --------------------------------------------------------------------
+
+
+def test_in_process_predictions_equal_the_models(service, trained, rows):
+    predictor = service.Predictor()
+    answers = predictor.predict([service.Record.model_validate(r) for r in payload(rows)])
+    model, _ = models.load(trained)
+    features = data.validate(rows, pkg("schema").Features, "rows")
+    expected = models.predict_frame(model, features)
+    assert [a.prediction for a in answers] == expected["prediction"].tolist()
+    assert {a.model for a in answers} == {predictor.tag}
+    if predictor.classes:
+        got = [[a.probabilities[c] for c in predictor.classes] for a in answers]
+        assert got == expected.drop(columns="prediction").to_numpy().tolist()
+
+
+def test_logging_on_without_its_secret_fails_at_start_naming_the_variable(service, monkeypatch):
+    monkeypatch.delenv("PREDICTION_LOG_TEST_URL", raising=False)
+    settings = {"log_predictions": {"url_env": "PREDICTION_LOG_TEST_URL", "table": "predictions"}}
+    with pytest.raises(pkg("errors").ProjectError, match="PREDICTION_LOG_TEST_URL is not set"):
+        service.prediction_log(settings, "y")
+
+
+def test_logged_predictions_reach_the_drift_source_and_retraining(
+    service, rows, later, tmp_path, monkeypatch, params
+):
+    """Predictions logged by the service are the drift job's SQL source; labelled later, they are
+    training rows (the request carried the training data's other columns, e.g. the time)."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    monkeypatch.setenv("PREDICTION_LOG_TEST_URL", url)
+    predictor = service.Predictor()
+    predictor.log = service.prediction_log(
+        {"log_predictions": {"url_env": "PREDICTION_LOG_TEST_URL", "table": "predictions"}},
+        params.data.target,
+    )
+    answers = predictor.predict([service.Record.model_validate(r) for r in payload(rows)])
+    ids = [a.prediction_id for a in answers]
+    assert len(set(ids)) == len(rows) and None not in ids
+
+    outcomes = later[params.data.target].tolist()
+    assert predictor.log.label(dict(zip(ids, outcomes, strict=True))) == len(rows)
+    predictor.log.close()
+
+    sql = {
+        "kind": "sql",
+        "url_env": "PREDICTION_LOG_TEST_URL",
+        "query": "SELECT * FROM predictions",
+        "window_days": 7,
+    }
+    project = json.loads(json.dumps(params.model_dump(mode="json")))
+    project["drift"]["source"] = sql
+    project["data"]["path"] = str(tmp_path / "training.csv")
+    later.head(0).to_csv(tmp_path / "training.csv", index=False)  # an empty training file to grow
+    settings = pkg("settings")
+    grown = settings.Params.model_validate(project)
+    added, invalid = pkg("retraining").labelled_rows(grown)
+    assert (len(added), invalid) == (len(rows), 0)
+    expected = data.validate(later, pkg("schema").TrainingData, "later")[list(added.columns)]
+    pd.testing.assert_frame_equal(
+        added.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+
+def test_http_predictions_equal_in_process_ones(server, service, rows):
+    response = server.post("/predict", json={"records": payload(rows)})
+    assert response.status_code == 200, response.text
+    expected = service.Predictor().predict([service.Record.model_validate(r) for r in payload(rows)])
+    assert response.json() == [a.model_dump() for a in expected]
+
+
+def bad_inputs(good: dict, service) -> list[tuple[str, object, str]]:
+    """(what, body, the field or problem the 400 must name)."""
+    numeric, categorical = service.info.numeric, service.info.categorical
+    cases = [
+        ("missing field", {"records": [{k: v for k, v in good.items() if k != numeric[0]}]}, numeric[0]),
+        ("wrong type", {"records": [good | {numeric[0]: "many"}]}, numeric[0]),
+        ("out of range", {"records": [good | {numeric[0]: 10**12}]}, numeric[0]),
+        ("unknown field", {"records": [good | {"surprise": 1}]}, "surprise"),
+        ("empty list", {"records": []}, "records"),
+        ("oversized batch", {"records": [good] * (service.MAX_RECORDS + 1)}, "records"),
+        ("no records key", {"rows": [good]}, "records"),
+        ("not a list", {"records": good}, "records"),
+    ]
+    if categorical:
+        cases.append(("unknown category", {"records": [good | {categorical[0]: "no-such"}]}, categorical[0]))
+    return cases
+
+
+def test_bad_input_gets_400_naming_the_field(server, service, rows):
+    good = payload(rows)[0]
+    for what, body, field in bad_inputs(good, service):
+        response = server.post("/predict", json=body)
+        assert response.status_code == 400, (what, response.status_code, response.text[:300])
+        named = [str(part) for e in response.json()["detail"] for part in e["loc"]]
+        assert field in named, (what, response.text[:300])
+
+
+def test_malformed_json_gets_400(server):
+    response = server.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert "json" in response.text.lower()
+
+
+def test_probes_and_metrics_are_served(server):
+    for path in ("/healthz", "/livez", "/readyz"):
+        assert server.get(path).status_code == 200, path
+    metrics = server.get("/metrics")
+    assert metrics.status_code == 200 and "bentoml_service_request_total" in metrics.text
+
+
+def test_64_concurrent_clients_get_no_errors(server, rows):
+    """Bounded in time, not in requests: every answer must be a 200 with one prediction."""
+    body = {"records": payload(rows.head(1))}
+    statuses: list[int] = []
+    stop = time.monotonic() + 3
+
+    def client() -> None:
+        with httpx.Client(base_url=str(server.base_url), timeout=60) as own:
+            while time.monotonic() < stop:
+                response = own.post("/predict", json=body)
+                ok = response.status_code == 200 and len(response.json()) == 1
+                statuses.append(200 if ok else response.status_code)
+
+    threads = [threading.Thread(target=client) for _ in range(64)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) >= 64
+    assert set(statuses) == {200}, sorted(set(statuses))
+
+
+# -- build -------------------------------------------------------------------------------------
+
+
+def test_build_makes_a_bento_pinning_the_model(store, trained, project, tmp_path):
+    archive = tmp_path / "service.bento"
+    result = invoke("build", "--params", project, "--model", trained, "--export", archive)
+    assert result.exit_code == 0, explain(result)
+    bento_tag = result.output.strip().splitlines()[-1]
+    name, version = bento_tag.split(":")
+    bento_yaml = Path(os.environ["BENTOML_HOME"]) / "bentos" / name / version / "bento.yaml"
+    built = pkg("settings").read_yaml(bento_yaml)
+    assert [m["tag"] for m in built["models"]] == [store]
+    assert {"name": "MODEL_TAG", "value": store, "stage": "all"} in built["envs"]
+    assert archive.stat().st_size > 0
+
+
+def test_build_without_a_model_says_train_first(store, project, tmp_path):
+    result = invoke("build", "--params", project, "--model", tmp_path / "nothing")
+    assert result.exit_code == 1
+    assert "not a model folder" in result.output and "run `train` first" in result.output
