@@ -54,7 +54,7 @@ dest = os.path.join(os.environ["ACT_ARTIFACTS"], i["name"])
 shutil.copytree(root, dest, dirs_exist_ok=True)
 for pattern in (ln[1:].rstrip("/") for ln in lines[1:] if ln.startswith("!")):
     for path in glob.glob(os.path.join(dest, os.path.relpath(pattern, root))):
-        shutil.rmtree(path)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
 """,
     "actions/download-artifact": """
 import json, os, shutil

@@ -18,6 +18,7 @@ COMMON = {
     ".github/workflows/ci.yml",
     ".github/workflows/drift.yml",
     ".github/workflows/pr-comment.yml",
+    ".github/workflows/release.yml",
     ".github/workflows/train.yml",
     ".github/zizmor.yml",
     ".gitignore",
@@ -52,6 +53,7 @@ COMMON = {
     "src/my_ml_project/training.py",
     "src/my_ml_project/templates/comment.md.j2",
     "src/my_ml_project/templates/drift.md.j2",
+    "src/my_ml_project/templates/model-card.md.j2",
     "src/my_ml_project/templates/retrain-pr.md.j2",
     "src/my_ml_project/templates/schema.py.j2",
     "src/my_ml_project/templates/validation.md.j2",
@@ -72,7 +74,8 @@ def expected_files(project: Path, answers: dict) -> set[str]:
         if p.is_file()
     }
     license_file = set() if answers["license"] == "Proprietary" else {"LICENSE"}
-    return COMMON | DATA[answers["task"]] | license_file | tests
+    kubernetes = {"k8s.yaml", ".github/workflows/deploy.yml"} if answers["deploy"] == "kubernetes" else set()
+    return COMMON | DATA[answers["task"]] | license_file | kubernetes | tests
 
 
 def files(project: Path) -> set[str]:
@@ -117,8 +120,8 @@ def test_sample_data_is_copied_byte_for_byte(baked):
 def test_config_files_parse(baked):
     project, answers = baked
     for path in [*project.rglob("*.yml"), *project.rglob("*.yaml")]:
-        parsed = yaml.safe_load(path.read_text())  # raises on a syntax error
-        assert parsed is not None or "tests/params/invalid" in path.as_posix(), path
+        parsed = list(yaml.safe_load_all(path.read_text()))  # raises on a syntax error
+        assert any(parsed) or "tests/params/invalid" in path.as_posix(), path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"] == {"my-ml-project": "my_ml_project.cli:main"}
     assert tomllib.loads((project / "uv.lock").read_text())["version"] >= 1
@@ -149,12 +152,28 @@ def test_workflows_pass_static_checks(baked):
     run([str(BIN / "zizmor"), "--offline", "--no-progress", ".github"], project)
 
 
+def test_kubernetes_manifests_are_valid(tmp_path):
+    project = bake(tmp_path, deploy="kubernetes")
+    run([str(BIN / "kubernetes-validate"), "--strict", "k8s.yaml"], project)
+    kinds = [doc["kind"] for doc in yaml.safe_load_all((project / "k8s.yaml").read_text())]
+    assert kinds == ["Deployment", "Service", "HorizontalPodAutoscaler"]
+    deployment = next(yaml.safe_load_all((project / "k8s.yaml").read_text()))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["image"] == "my-ml-project:unreleased"  # the placeholder deploy.yml replaces
+    assert "image: my-ml-project:unreleased|image: $IMAGE" in (project / ".github/workflows/deploy.yml").read_text()
+
+
 def test_workflows_use_the_pinned_actions(baked):
     """Every action is pinned to a SHA with its version, exactly as in .github/actions/pins."""
     project, _ = baked
     pinned = set(USES.findall(PINS_FILE.read_text()))
     used = {
-        u for wf in (project / ".github" / "workflows").glob("*.yml") for u in USES.findall(wf.read_text())
+        u
+        for wf in (project / ".github" / "workflows").glob("*.yml")
+        for u in USES.findall(wf.read_text())
+        if not u.startswith("./")  # this repository's own reusable workflows
     }
     assert used, "no actions found"
     assert used <= pinned

@@ -353,3 +353,35 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
     set_outputs(bento=bento, model=model)
     click.echo(f"Built {bento} serving {model}" + (f"; exported to {export_to}" if export_to else ""))
     click.echo(bento)
+
+
+@main.command("model-card")
+@PARAMS
+@MODEL_DIR
+@click.option(
+    "--reviewed",
+    type=click.Path(path_type=Path),
+    help="The merged pull request's review artifact (model-review).",
+)
+@click.option("--image", help="The service's container image, for the card's instructions.")
+@click.option("--out", type=click.Path(path_type=Path), default="dist/MODEL_CARD.md", show_default=True)
+@user_errors
+def model_card(
+    params_path: Path, model_dir: Path, reviewed: Path | None, image: str | None, out: Path
+) -> None:
+    """Check the model against its pull request's review, then write the model card (release notes).
+
+    Exits 1, naming both values, when the model differs from the one the review trained.
+    """
+    import json
+
+    from . import reports
+    from .models import METRICS_FILE
+    from .release import check_review, model_card
+    from .settings import load_params
+
+    metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    review = check_review(metrics, reviewed)
+    reports.publish(model_card(load_params(params_path), model_dir, image, review), out)
+    said = {"match": "equal to the reviewed ones", "unreviewed": "recorded (no review found to check)"}
+    click.echo(f"Holdout metrics {said[review['status']]}. Wrote {out}")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from .errors import ProjectError
 
+MAX_RECORDS = 1000  # per request; a larger list gets 400 (split it, or use the `predict` verb)
 # pandera check name -> pydantic Field arguments built from the check's statistics
 BOUNDS = {
     "greater_than": lambda s: {"gt": s["min_value"]},

@@ -11,10 +11,12 @@ import hashlib
 import json
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 from . import data, models
 from .errors import ModelError, ProjectError
+from .records import MAX_RECORDS
 from .settings import Params
 
 PACKAGE = __package__
@@ -101,3 +103,94 @@ def export(bento_tag: str, out: Path) -> Path:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     return Path(bentoml.export_bento(bento_tag, str(out)))
+
+
+def check_review(metrics: dict, reviewed: Path | None) -> dict:
+    """Compare the model trained for release with the challenger its pull request reviewed.
+
+    Training is deterministic, so the same code, params and data give exactly the same record: any
+    difference means the release is not what was reviewed (e.g. another change landed in between),
+    and raises with both values. Without a review artifact, says so (the metrics are still recorded).
+    """
+    record = None if reviewed is None else reviewed / "challenger" / "model" / models.METRICS_FILE
+    if record is None or not record.is_file():
+        return {"status": "unreviewed", "pr": None}
+    before = json.loads(record.read_text(encoding="utf-8"))
+    pr_file = reviewed / "pr-number"
+    pr = pr_file.read_text(encoding="utf-8").strip() if pr_file.is_file() else None
+    differences = [
+        f"{name} hash: reviewed {before['hashes'][name][:12]}, released {metrics['hashes'][name][:12]}"
+        for name in ("data", "holdout", "schema", "params")
+        if before["hashes"][name] != metrics["hashes"][name]
+    ]
+    if before["chosen"] != metrics["chosen"]:
+        differences.append(f"chosen candidate: reviewed {before['chosen']}, released {metrics['chosen']}")
+    reviewed_values, released_values = before["holdout"]["metrics"], metrics["holdout"]["metrics"]
+    differences += [
+        f"holdout {name}: reviewed {reviewed_values.get(name)!r}, released {value!r}"
+        for name, value in released_values.items()
+        if reviewed_values.get(name) != value
+    ]
+    if differences:
+        where = f"pull request #{pr}" if pr else "its pull request"
+        raise ModelError(
+            f"the model trained for release differs from the one {where} reviewed:\n  "
+            + "\n  ".join(differences)
+        )
+    return {"status": "match", "pr": pr}
+
+
+def model_card(params: Params, model_dir: Path, image: str | None, review: dict) -> str:
+    """The release notes: what the model is for, its data, schema, metrics with intervals, how to call it."""
+    from . import bootstrap, reports, schema
+    from .retraining import manifest
+
+    model, info = models.load(model_dir)
+    metrics = json.loads((model_dir / models.METRICS_FILE).read_text(encoding="utf-8"))
+    holdout = data.split(data.load_training_data(params), params).holdout
+    predictions = models.predict_frame(model, holdout[info.numeric + info.categorical])
+    gate = params.gate
+    intervals = bootstrap.absolute_bootstrap(
+        holdout[info.target], predictions, params.metrics, info.classes, info.positive_class,
+        resamples=gate.resamples, confidence=gate.confidence, seed=gate.seed,
+    )  # fmt: skip
+    example = json.loads(holdout.head(1).drop(columns=[info.target]).to_json(orient="records"))
+    return reports.render(
+        "model-card.md.j2",
+        description=tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+            "description"
+        ],
+        info=info,
+        metrics=metrics,
+        intervals=intervals,
+        confidence=gate.confidence,
+        columns=schema_table(schema.TrainingData.to_schema(), info),
+        training_data=manifest(params, data.read_table(params.data_path)),
+        image=image,
+        review=review,
+        example=json.dumps({"records": example}, indent=2),
+        model_tag=f"{MODEL_NAME}:{model_version(model_dir)}",
+        max_records=MAX_RECORDS,
+    )
+
+
+CHECK_WORDS = {
+    "greater_than": lambda s: f"> {s['min_value']}",
+    "greater_than_or_equal_to": lambda s: f"≥ {s['min_value']}",
+    "less_than": lambda s: f"< {s['max_value']}",
+    "less_than_or_equal_to": lambda s: f"≤ {s['max_value']}",
+    "in_range": lambda s: f"{s['min_value']} to {s['max_value']}",
+    "isin": lambda s: "one of " + ", ".join(map(str, s["allowed_values"])),
+    "str_matches": lambda s: f"matches `{s['pattern']}`",
+}
+
+
+def schema_table(training, info: models.ModelInfo) -> list[dict]:
+    """One row per column of the training data: its role, type and checks, for the model card."""
+    features = info.numeric + info.categorical
+    rows = []
+    for name, column in training.columns.items():
+        role = "target" if name == info.target else "feature" if name in features else "not used"
+        checks = [CHECK_WORDS.get(c.name, lambda s, c=c: c.name)(c.statistics) for c in column.checks]
+        rows.append({"name": name, "role": role, "dtype": str(column.dtype), "checks": "; ".join(checks)})
+    return rows

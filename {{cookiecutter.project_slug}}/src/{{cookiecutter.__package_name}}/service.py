@@ -28,12 +28,11 @@ from pydantic import Field  # noqa: E402
 
 from . import models, schema  # noqa: E402
 from .errors import ProjectError  # noqa: E402
-from .records import Prediction, record_model  # noqa: E402
+from .records import MAX_RECORDS, Prediction, record_model  # noqa: E402
 from .release import BENTO_NAME, MODEL_NAME, SERVING_FILE  # noqa: E402
 
 # Which stored model to serve: `serve` and `build` set the tag they stored; a bento pins it.
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
-MAX_RECORDS = 1000  # per request; a larger list gets 400 (split it, or use the `predict` verb)
 WORKERS = int(os.environ.get("SERVICE_WORKERS", "2"))
 
 stored = bentoml.models.get(MODEL_TAG)
