@@ -164,6 +164,7 @@ def act(
     `artifacts` is where stubbed uploads land and downloads come from; share it between runs.
     """
     workflow_file = project / ".github" / "workflows" / workflow
+    tmp.mkdir(parents=True, exist_ok=True)
     artifacts = artifacts or tmp / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     log_file = tmp / "stub-calls.jsonl"

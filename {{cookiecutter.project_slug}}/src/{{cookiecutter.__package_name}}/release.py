@@ -102,7 +102,7 @@ def export(bento_tag: str, out: Path) -> Path:
     import bentoml
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(bentoml.export_bento(bento_tag, str(out)))
+    return Path(bentoml.export_bento(bento_tag, str(out.resolve())))  # fsspec: relative means from /
 
 
 def check_review(metrics: dict, reviewed: Path | None) -> dict:
