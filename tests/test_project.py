@@ -33,7 +33,7 @@ def cli(project: Path, *args: str, check: bool = True):
 def test_help_lists_the_verbs(installed):
     project, _ = installed
     out = cli(project, "--help").stdout
-    for verb in ("validate", "train", "predict", "infer-schema"):
+    for verb in ("validate", "train", "predict", "infer-schema", "serve", "build", "model-card", "drift"):
         assert verb in out
 
 

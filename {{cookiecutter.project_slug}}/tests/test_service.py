@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,7 +20,6 @@ from pydantic import ValidationError
 from support import explain, invoke, pkg, real_params
 
 data, models, records, release = pkg("data"), pkg("models"), pkg("records"), pkg("release")
-PORT = 3917
 
 
 @pytest.fixture(scope="session")
@@ -53,20 +55,42 @@ def payload(rows: pd.DataFrame) -> list[dict]:
     return json.loads(rows.to_json(orient="records"))
 
 
-@pytest.fixture(scope="session")
-def server(service, store):
-    """The service over real HTTP on loopback, in its own process."""
-    import bentoml
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    with (
-        bentoml.serve(release.SERVICE, host="127.0.0.1", port=PORT) as running,
-        httpx.Client(base_url=running.url, timeout=60) as client,
-    ):
-        deadline = time.monotonic() + 120
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the service did not become ready"
-            time.sleep(0.5)
-        yield client
+
+@pytest.fixture(scope="session")
+def server(store, project, trained, tmp_path_factory):
+    """`<slug> serve` over real HTTP on loopback, in its own process."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
+    command = [sys.executable, "-m", pkg("cli").__package__, "serve", "--params", project, "--model", trained]
+    process = subprocess.Popen(
+        [*map(str, command), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            wait_until_ready(client, process, Path(log.name))
+            yield client
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, f"the service exited:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"the service did not become ready:\n{log.read_text()}"
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
 
 
 # -- records.py: the pydantic model follows the schema ------------------------------------------
@@ -268,7 +292,8 @@ def test_build_makes_a_bento_pinning_the_model(store, trained, project, tmp_path
     assert archive.stat().st_size > 0
 
 
-def test_build_without_a_model_says_train_first(store, project, tmp_path):
-    result = invoke("build", "--params", project, "--model", tmp_path / "nothing")
+@pytest.mark.parametrize("verb", ["build", "serve"])
+def test_without_a_model_says_train_first(store, project, tmp_path, verb):
+    result = invoke(verb, "--params", project, "--model", tmp_path / "nothing")
     assert result.exit_code == 1
     assert "not a model folder" in result.output and "run `train` first" in result.output

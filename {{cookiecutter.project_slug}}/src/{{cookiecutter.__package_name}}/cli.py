@@ -315,17 +315,17 @@ MODEL_DIR = click.option(
 @click.option("--port", type=int, default=3000, show_default=True)
 @user_errors
 def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
-    """Serve the trained model over HTTP (BentoML): POST /predict, /docs, /readyz, /metrics."""
+    """Serve the trained model over HTTP (BentoML): POST /predict; Swagger UI at /, /readyz, /metrics."""
     import os
-    import subprocess
 
     from .release import SERVICE, store_model
     from .settings import load_params
 
     tag = store_model(load_params(params_path), model_dir)
     click.echo(f"Serving {tag} on http://{host}:{port} (Ctrl-C stops)")
+    sys.stdout.flush()
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
-    sys.exit(subprocess.call(command, env={**os.environ, "MODEL_TAG": tag}))
+    os.execve(sys.executable, command, {**os.environ, "MODEL_TAG": tag})  # signals reach the server
 
 
 @main.command()
