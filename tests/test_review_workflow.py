@@ -93,7 +93,9 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path):
     assert "Dependencies: uv.lock unchanged" in comment
     assert "## ✅ Model review: better" in result.summary  # the same text in the job summary
     assert artifact(tmp_path, "pr-number").strip() == "11"
-    assert not (tmp_path / "artifacts" / "model-review" / "challenger" / "model").exists()
+    uploaded = tmp_path / "artifacts" / "model-review" / "challenger" / "model"
+    assert (uploaded / "metrics.json").is_file()  # what release.yml checks the merged model against
+    assert not (uploaded / "model.skops").exists()  # the model itself is not shipped around
 
     posted = comment_run(tmp_path, repo[0])
     assert posted.returncode == 0, posted.log[-3000:]
