@@ -235,3 +235,20 @@ def test_configured_stat_tests_are_used_per_column(tmp_path):
     assert columns[numeric[1]]["method"].lower() in {"ks", "k-s p_value"}
     defaults = {"Wasserstein distance (normed)", "Jensen-Shannon distance"}  # chosen per column
     assert columns[numeric[2]]["method"] in defaults
+
+
+def test_retrain_data_names_the_training_columns_current_rows_lack(tmp_path, monkeypatch):
+    """Labelled rows without a training column (here the time column) cannot become training rows."""
+    db = tmp_path / "current.db"
+    params = realistic_project(tmp_path / "project", sqlite_source(db))
+    time_column = settings.load_params(params).data.time_column
+    real = settings.load_params(ROOT / "params.yaml")
+    rows = data.read_table(real.data_path.parent / "later" / real.data_path.name).head(50)
+    rows = rows.drop(columns=[time_column]).assign(logged_at=datetime.now(UTC))
+    with sqlite3.connect(db) as connection:
+        rows.to_sql("predictions", connection, index=False)
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    result = invoke("retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md",
+                    "--body", tmp_path / "body.md")  # fmt: skip
+    assert result.exit_code == 1
+    assert f"error: retrain-data: the current data lacks training columns ['{time_column}']" in result.output
