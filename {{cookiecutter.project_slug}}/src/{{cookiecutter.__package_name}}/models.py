@@ -97,10 +97,13 @@ def predict_file(model_dir: Path, input_file: Path, output_file: Path) -> int:
 
 def predict_frame(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:
     """`prediction`, plus `proba_<class>` per class for classifiers."""
-    out = pd.DataFrame({"prediction": model.predict(features)}, index=features.index)
-    if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(features)
-        out[proba_columns(model.classes_)] = proba
+    # Preprocess once for both calls (what Pipeline.predict and .predict_proba each do first):
+    # the ColumnTransformer is most of a small batch's time.
+    estimator = model[-1]
+    rows = model[:-1].transform(features)
+    out = pd.DataFrame({"prediction": estimator.predict(rows)}, index=features.index)
+    if hasattr(estimator, "predict_proba"):
+        out[proba_columns(model.classes_)] = estimator.predict_proba(rows)
     return out
 
 
