@@ -10,14 +10,16 @@ the bottleneck) at several concurrencies, each for a fixed time after a warm-up.
   records, model and `models.predict_frame` (access log off).
 
 Before loading, each server must answer a 20-record request with exactly the in-process predictions
-and refuse an invalid record with 400. Also prints the in-process ceiling: `models.predict_frame`
-on 1, 64 and 512 rows (rows/s, one thread). Trains the model first if artifacts/model is missing.
+and refuse an invalid record (BentoML: 400, FastAPI: 422). Also prints the in-process ceiling:
+`models.predict_frame` on 1, 64 and 512 rows (rows/s, one thread). Trains the model first if
+artifacts/model is missing.
 Run it from anywhere with a baked project's environment, with FastAPI added to it (the baseline):
 
     uv pip install --python <baked project>/.venv fastapi
     uv run --project <baked project> python benchmarks/serving.py --project <baked project>
 
-BentoML's store is a temp folder unless BENTOML_HOME is set.
+BentoML's store is a temp folder unless BENTOML_HOME is set. About 3 minutes. The machine's load
+average is printed before each load: other work on the machine shows up as lower throughput.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from pathlib import Path
 
 PACKAGE = os.environ.get("BENCH_PACKAGE", "my_ml_project")  # the default bake's package
 CONCURRENCY = [1, 8, 32, 64]
+SERVERS = {"fastapi": "fastapi", "unbatched": "bentoml unbatched", "batched": "bentoml batched"}
 TARGET = {"ratio_c32": 10.0, "p99_c32_ms": 200.0, "p50_c1_ms": 15.0}
 
 UNBATCHED = """
@@ -120,7 +123,7 @@ async def one_connection(port: int, bodies: list[bytes], offset: int, stop: floa
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(request)
             status, close = await asyncio.wait_for(read_response(reader), timeout=60)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             status, close = 0, True
         log.append((start, time.perf_counter(), status))
         if close and writer is not None:
@@ -148,9 +151,7 @@ async def load(port: int, bodies: list[bytes], concurrency: int, warmup: float, 
     begin = time.perf_counter()
     cpu = time.process_time()
     window = (begin + warmup, begin + warmup + seconds)
-    await asyncio.gather(
-        *(one_connection(port, bodies, k * 7, window[1], log) for k in range(concurrency))
-    )
+    await asyncio.gather(*(one_connection(port, bodies, k * 7, window[1], log) for k in range(concurrency)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - begin
     done = [(end - start, status) for start, end, status in log if window[0] <= end <= window[1]]
     latencies = sorted(latency for latency, status in done if status == 200)
@@ -202,7 +203,7 @@ def post(port: int, payload: dict) -> tuple[int, object]:
 
 
 @contextlib.contextmanager
-def server(command: list[str], env: dict, cwd: Path, port: int, log_file: Path):
+def server(command: list[str], env: dict, cwd: Path, port: int, log_file: Path, ready: str):
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -212,12 +213,9 @@ def server(command: list[str], env: dict, cwd: Path, port: int, log_file: Path):
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited ({process.returncode}); see {log_file}")
-            try:
-                status, _ = post(port, {"records": []})  # refused with 400 once the app is up
-                if status in (400, 422):
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}") as r:
+                if r.status == 200:
                     break
-            except OSError:
-                pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not up after 180 s; see {log_file}")
             time.sleep(0.5)
@@ -288,16 +286,30 @@ def ceiling(model, features, repeats: int) -> list[tuple[int, float, float]]:
     return rows_out
 
 
+def run_load(port: int, bodies: Path, concurrency: int, args: argparse.Namespace, env: dict) -> dict:
+    """One load from a fresh load-generator process; its JSON result."""
+    command = [sys.executable, __file__, "--loadgen", "--port", str(port), "--bodies", str(bodies)]
+    command += [
+        "--concurrency",
+        str(concurrency),
+        "--warmup",
+        str(args.warmup),
+        "--seconds",
+        str(args.seconds),
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=".", help="a baked project")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per load")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
     parser.add_argument("--concurrency", type=int, nargs="+", default=CONCURRENCY)
-    parser.add_argument(
-        "--servers", nargs="+", default=["fastapi", "unbatched", "batched"],
-        choices=["fastapi", "unbatched", "batched"],
-    )  # fmt: skip
+    parser.add_argument("--servers", nargs="+", default=list(SERVERS), choices=list(SERVERS))
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (path printed)")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -353,45 +365,38 @@ def main() -> None:
     env["PYTHONPATH"] = os.pathsep.join([str(work), str(project / "src")])
     env.pop("OMP_NUM_THREADS")  # each server decides for itself
     bento = [sys.executable, "-m", "bentoml", "serve", "--host", "127.0.0.1"]
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", "1", "--no-access-log"]
     commands = {
-        "batched": [*bento, f"{PACKAGE}.service:Predictor"],  # as `serve` runs it
+        "fastapi": [*uvicorn, "bench_fastapi:app"],
         "unbatched": [*bento, "bench_unbatched:Unbatched", "--working-dir", str(work)],
-        "fastapi": [
-            sys.executable, "-m", "uvicorn", "bench_fastapi:app", "--host", "127.0.0.1",
-            "--workers", "1", "--no-access-log",
-        ],  # fmt: skip
+        "batched": [*bento, f"{PACKAGE}.service:Predictor"],  # as the `serve` verb runs it
     }
-    names = {"batched": "bentoml batched", "unbatched": "bentoml unbatched", "fastapi": "fastapi"}
     results: dict[tuple[str, int], dict] = {}
     for kind in args.servers:
         port = free_port()
         command = [*commands[kind], "--port", str(port)]
-        with server(command, env, project, port, work / f"{kind}.log") as process:
+        ready = "/openapi.json" if kind == "fastapi" else "/readyz"
+        with server(command, env, project, port, work / f"{kind}.log", ready) as process:
             check(port, sample, expected, refused=422 if kind == "fastapi" else 400)
             for concurrency in args.concurrency:
+                load_average = os.getloadavg()[0]
                 cpu = tree_cpu_seconds(process.pid)
-                done = subprocess.run(
-                    [
-                        sys.executable, __file__, "--loadgen", "--port", str(port), "--bodies", str(bodies),
-                        "--concurrency", str(concurrency), "--warmup", str(args.warmup),
-                        "--seconds", str(args.seconds),
-                    ],  # fmt: skip
-                    env=env, capture_output=True, text=True, check=False,
-                )  # fmt: skip
-                if done.returncode != 0:
-                    raise RuntimeError(f"the load generator failed:\n{done.stderr}")
-                result = json.loads(done.stdout)
-                result["server_cpu_ms"] = 1000 * (tree_cpu_seconds(process.pid) - cpu) / result["requests_total"]
+                result = run_load(port, bodies, concurrency, args, env)
+                result["server_cpu_ms"] = (
+                    1000 * (tree_cpu_seconds(process.pid) - cpu) / result["requests_total"]
+                )
                 results[(kind, concurrency)] = result
                 print(
-                    f"  {names[kind]:<18} c={concurrency:<3} {result['rps']:7.1f} req/s  "
+                    f"  {SERVERS[kind]:<18} c={concurrency:<3} {result['rps']:7.1f} req/s  "
                     f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
-                    f"errors {result['errors']}",
+                    f"errors {result['errors']}  (load average before: {load_average:.1f})",
                     flush=True,
                 )
 
-    print("\n| server | concurrency | req/s | vs fastapi | p50 ms | p99 ms | errors "
-          "| server CPU ms/req | load generator CPU |")  # fmt: skip
+    print(
+        "\n| server | concurrency | req/s | vs fastapi | p50 ms | p99 ms | errors "
+        "| server CPU ms/req | load generator CPU |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.servers:
         for concurrency in args.concurrency:
@@ -399,11 +404,11 @@ def main() -> None:
             base = results.get(("fastapi", concurrency))
             ratio = f"{r['rps'] / base['rps']:.1f}x" if base and base["rps"] else "-"
             print(
-                f"| {names[kind]} | {concurrency} | {r['rps']:,.0f} | {ratio} | {r['p50_ms']:.1f} "
+                f"| {SERVERS[kind]} | {concurrency} | {r['rps']:,.0f} | {ratio} | {r['p50_ms']:.1f} "
                 f"| {r['p99_ms']:.1f} | {r['errors']} | {r['server_cpu_ms']:.2f} | {r['loadgen_cpu']:.0%} |"
             )
     batched, fastapi = results.get(("batched", 32)), results.get(("fastapi", 32))
-    if batched and fastapi and 1 in args.concurrency:
+    if batched and fastapi and ("batched", 1) in results:
         one = results[("batched", 1)]
         print(
             f"\nTargets (batched): c=32 {batched['rps'] / fastapi['rps']:.1f}x fastapi "
