@@ -112,3 +112,28 @@ def test_release_fails_when_the_model_differs_from_the_review(merged):
     assert done.returncode != 0
     assert "differs from the one pull request #7 reviewed" in done.log
     assert f"holdout rmse: reviewed {honest + 1.0!r}, released {honest!r}" in done.log
+
+
+@pytest.fixture(scope="module")
+def kubernetes_repo(tmp_path_factory) -> Path:
+    project = bake(tmp_path_factory.mktemp("k8s"), deploy="kubernetes")
+    git_init(project)
+    return project
+
+
+@pytest.mark.parametrize(
+    ("image", "secret", "message"),
+    [
+        ("ghcr.io/acme/churn-model:abc123", None, "The KUBE_CONFIG secret is not set"),
+        ("ghcr.io/acme/churn-model:abc; rm -rf /", "apiVersion: v1", "not an image reference"),
+    ],
+    ids=["missing secret", "bad image"],
+)
+def test_deploy_refuses_to_start_without_what_it_needs(kubernetes_repo, tmp_path, image, secret, message):
+    """A rollback is deploy.yml run by hand: a missing secret or a malformed image stops it, said plainly."""
+    args = ("--secret", f"KUBE_CONFIG={secret}") if secret else ()
+    done = act(kubernetes_repo, "deploy.yml", "workflow_dispatch", tmp_path, {"inputs": {"image": image}},
+               act_args=args)  # fmt: skip
+    assert done.returncode != 0
+    assert message in done.log
+    assert "kubectl: command not found" not in done.log  # stopped before kubectl (absent here) ran

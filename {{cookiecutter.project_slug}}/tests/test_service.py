@@ -297,3 +297,17 @@ def test_without_a_model_says_train_first(store, project, tmp_path, verb):
     result = invoke(verb, "--params", project, "--model", tmp_path / "nothing")
     assert result.exit_code == 1
     assert "not a model folder" in result.output and "run `train` first" in result.output
+
+
+def test_build_without_uv_says_so(store, trained, project, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    result = invoke("build", "--params", project, "--model", trained)
+    assert result.exit_code == 1
+    assert "error: build: uv is not on PATH" in result.output
+
+
+def test_build_outside_a_checkout_says_so(store, trained, project, monkeypatch, tmp_path):
+    monkeypatch.setattr(release, "PROJECT", tmp_path)
+    result = invoke("build", "--params", project, "--model", trained)
+    assert result.exit_code == 1
+    assert f"error: build: no uv.lock in {tmp_path}; build from a checkout of the project" in result.output
