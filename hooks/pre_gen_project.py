@@ -27,7 +27,7 @@ CRON_FIELD = re.compile(r"[0-9*/,\-]+|[A-Za-z]{3}(-[A-Za-z]{3})?")
 # like one of them would shadow it.
 DEPENDENCY_IMPORTS = {
     "click", "jinja2", "numpy", "pandas", "pandera", "pyarrow", "pydantic",
-    "scipy", "skops", "sklearn", "yaml", "bentoml", "evidently", "sqlalchemy",
+    "scipy", "skops", "sklearn", "yaml", "bentoml", "evidently", "sqlalchemy", "psycopg", "httpx",
 }  # fmt: skip
 MAX_LINE = 200
 
@@ -49,7 +49,9 @@ def problems(answers: dict) -> list[str]:
         )
     elif slug.strip():
         if keyword.iskeyword(package) or keyword.issoftkeyword(package):
-            found.append(f"project_slug: {slug!r} gives package {package!r}, a Python keyword; choose another slug")
+            found.append(
+                f"project_slug: {slug!r} gives package {package!r}, a Python keyword; choose another slug"
+            )
         elif package in sys.stdlib_module_names or package in DEPENDENCY_IMPORTS:
             found.append(
                 f"project_slug: {slug!r} gives package {package!r}, which would shadow the module of "
@@ -59,7 +61,8 @@ def problems(answers: dict) -> list[str]:
     fields = cron.split()
     if len(fields) != 5 or not all(CRON_FIELD.fullmatch(f) for f in fields):
         found.append(
-            f"drift_schedule: {cron!r} is not a cron schedule; give five fields, e.g. '0 6 * * 1' (Mondays 06:00 UTC)"
+            f"drift_schedule: {cron!r} is not a cron schedule; "
+            "give five fields, e.g. '0 6 * * 1' (Mondays 06:00 UTC)"
         )
     return found
 

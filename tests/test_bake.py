@@ -162,7 +162,8 @@ def test_kubernetes_manifests_are_valid(tmp_path):
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert container["image"] == "my-ml-project:unreleased"  # the placeholder deploy.yml replaces
-    assert "image: my-ml-project:unreleased|image: $IMAGE" in (project / ".github/workflows/deploy.yml").read_text()
+    deploy = (project / ".github" / "workflows" / "deploy.yml").read_text()
+    assert "image: my-ml-project:unreleased|image: $IMAGE" in deploy
 
 
 def test_workflows_use_the_pinned_actions(baked):

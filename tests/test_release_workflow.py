@@ -65,7 +65,8 @@ def merged(tmp_path_factory) -> dict:
 def release(merged: dict, name: str, *act_args: str):
     tmp = merged["tmp"]
     path = f"{merged['gh']}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"
-    args = ("--env", f"BENTOML_HOME={tmp / name / 'bentoml'}", "--secret", "GITHUB_TOKEN=workflow-token", *act_args)
+    bentoml_home = f"BENTOML_HOME={tmp / name / 'bentoml'}"
+    args = ("--env", bentoml_home, "--secret", "GITHUB_TOKEN=workflow-token", *act_args)
     payload = {"ref": "refs/heads/main", "after": merged["head"]}
     return act(merged["project"], "release.yml", "push", tmp / name, payload, artifacts=tmp / "artifacts",
                act_args=args, env={"PATH": path})  # fmt: skip
