@@ -58,20 +58,28 @@ def python_type(column: pa.Column) -> type:
     raise ProjectError(f"schema column {column.name!r}: the service cannot accept dtype {column.dtype}")
 
 
-def field_for(column: pa.Column, optional: bool) -> tuple[Any, Any]:
-    """(annotation, Field) for one column: its type narrowed by its checks."""
-    annotation: Any = python_type(column)
-    bounds: dict[str, Any] = {}
+def constraints(column: pa.Column) -> tuple[tuple | None, dict[str, Any], list[str]]:
+    """A column's checks as (allowed values or None, pydantic Field bounds, checks with no translation)."""
+    allowed, bounds, other = None, {}, []
     for check in column.checks:
         if check.name == "isin":
-            annotation = Literal[tuple(check.statistics["allowed_values"])]
+            allowed = tuple(check.statistics["allowed_values"])
         elif check.name in BOUNDS:
             bounds |= BOUNDS[check.name](check.statistics)
         else:
-            raise ProjectError(
-                f"schema column {column.name!r}: the service cannot check {check.name!r} on requests; "
-                f"express it with ge/le/gt/lt/isin/str_length/str_matches, or extend records.BOUNDS"
-            )
+            other.append(check.name)
+    return allowed, bounds, other
+
+
+def field_for(column: pa.Column, optional: bool) -> tuple[Any, Any]:
+    """(annotation, Field) for one column: its type narrowed by its checks."""
+    allowed, bounds, other = constraints(column)
+    if other:
+        raise ProjectError(
+            f"schema column {column.name!r}: the service cannot check {other[0]!r} on requests; "
+            f"express it with ge/le/gt/lt/isin/str_length/str_matches, or extend records.BOUNDS"
+        )
+    annotation: Any = Literal[allowed] if allowed else python_type(column)
     if column.nullable or optional:
         annotation = annotation | None
     default = None if column.nullable or optional else ...

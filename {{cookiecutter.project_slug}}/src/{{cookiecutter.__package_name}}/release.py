@@ -14,9 +14,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from . import data, models
+from . import data, models, records
 from .errors import ModelError, ProjectError
-from .records import MAX_RECORDS
 from .settings import Params
 
 PACKAGE = __package__
@@ -140,6 +139,10 @@ def check_review(metrics: dict, reviewed: Path | None) -> dict:
     return {"status": "match", "pr": pr}
 
 
+def project_description() -> str:
+    return tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["description"]
+
+
 def model_card(params: Params, model_dir: Path, image: str | None, review: dict) -> str:
     """The release notes: what the model is for, its data, schema, metrics with intervals, how to call it."""
     from . import bootstrap, reports, schema
@@ -157,9 +160,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
     example = json.loads(holdout.head(1).drop(columns=[info.target]).to_json(orient="records"))
     return reports.render(
         "model-card.md.j2",
-        description=tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-            "description"
-        ],
+        description=project_description(),
         info=info,
         metrics=metrics,
         intervals=intervals,
@@ -170,27 +171,23 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
         review=review,
         example=json.dumps({"records": example}, indent=2),
         model_tag=f"{MODEL_NAME}:{model_version(model_dir)}",
-        max_records=MAX_RECORDS,
+        max_records=records.MAX_RECORDS,
     )
 
 
-CHECK_WORDS = {
-    "greater_than": lambda s: f"> {s['min_value']}",
-    "greater_than_or_equal_to": lambda s: f"≥ {s['min_value']}",
-    "less_than": lambda s: f"< {s['max_value']}",
-    "less_than_or_equal_to": lambda s: f"≤ {s['max_value']}",
-    "in_range": lambda s: f"{s['min_value']} to {s['max_value']}",
-    "isin": lambda s: "one of " + ", ".join(map(str, s["allowed_values"])),
-    "str_matches": lambda s: f"matches `{s['pattern']}`",
-}
+BOUND_WORDS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "min_length": "length ≥", "max_length": "length ≤"}
 
 
 def schema_table(training, info: models.ModelInfo) -> list[dict]:
-    """One row per column of the training data: its role, type and checks, for the model card."""
+    """One row per column of the training data: its role, type and checks (as requests are checked)."""
     features = info.numeric + info.categorical
     rows = []
     for name, column in training.columns.items():
         role = "target" if name == info.target else "feature" if name in features else "not used"
-        checks = [CHECK_WORDS.get(c.name, lambda s, c=c: c.name)(c.statistics) for c in column.checks]
-        rows.append({"name": name, "role": role, "dtype": str(column.dtype), "checks": "; ".join(checks)})
+        allowed, bounds, other = records.constraints(column)
+        words = [f"one of {', '.join(map(str, allowed))}"] if allowed else []
+        words += [f"matches `{v}`" if k == "pattern" else f"{BOUND_WORDS[k]} {v}" for k, v in bounds.items()]
+        rows.append(
+            {"name": name, "role": role, "dtype": str(column.dtype), "checks": "; ".join(words + other)}
+        )
     return rows
