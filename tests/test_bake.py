@@ -217,3 +217,9 @@ def test_cookiecutter_json_prompts_are_few_and_explained():
     prompted = [k for k in config if not k.startswith("_")]
     assert len(prompted) <= 8
     assert set(prompted) <= set(config["__prompts__"])
+
+
+def test_template_own_python_is_ruff_clean():
+    paths = ["tests", "benchmarks", "hooks"]
+    run([str(BIN / "ruff"), "check", "--no-cache", *paths], TEMPLATE)
+    run([str(BIN / "ruff"), "format", "--no-cache", "--check", *paths], TEMPLATE)
