@@ -1,28 +1,33 @@
 """Run a generated project's workflow under nektos/act in host mode, third-party actions stubbed.
 
 Every `uses: owner/repo@sha` in the workflow is replaced by a generated composite action that
-declares the inputs the workflow passes and appends them, as JSON, to a log the test reads.
-A few stubs also do what the real action does, so the rest of the workflow (and the test) can
-go on: artifacts are kept in a folder shared between runs, and comments in a file keyed by
-PR number and header, as the sticky-comment action keys them. `run:` steps execute for real.
+declares the inputs the workflow passes, appends them as JSON to a log the test reads, then runs
+tests/fakes/stubs.py, which replays what the real action does (create-pull-request's git commands,
+download-artifact's "not found", the sticky comment's pull request lookup...). `gh` is the fake in
+tests/fakes/bin. Both act on ONE fake GitHub (tests/fakes/github.py): share it between the runs of
+one repository. `run:` steps execute for real. tests/fakes/README.md says what is replayed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from conftest import BIN, run
+from fakes.github import FakeGitHub
 
+FAKES = Path(__file__).resolve().parent / "fakes"
 SUMMARY = re.compile(r"⚙\s+Summary - (.*?)(?=^\[|\Z)", re.DOTALL | re.MULTILINE)
 STUB = """\
 name: stub of {action}
-description: records its inputs instead of doing anything
+description: records its inputs, then replays the action (tests/fakes/stubs.py)
 inputs:
 {inputs}
 {outputs}runs:
@@ -34,73 +39,26 @@ inputs:
       run: |
         inputs=$(printf '%s' "$STUB_INPUTS" | tr -d '\\n')
         printf '{{"action": "{action}", "inputs": %s}}\\n' "$inputs" >> "$ACT_STUB_LOG"
-{behaviour}"""
-BEHAVIOUR_STEP = """\
     - id: behaviour
-      shell: python3 {{0}}
+      shell: bash
       env:
         STUB_INPUTS: ${{{{ toJSON(inputs) }}}}
-      run: |
-{script}
+        STUB_GITHUB_TOKEN: ${{{{ github.token }}}}
+      run: python3 "{stubs}" "{action}"
 """
-# Python run by the stubs that must act; inputs arrive as JSON in $STUB_INPUTS.
-BEHAVIOUR = {
-    "actions/upload-artifact": """
-import glob, json, os, shutil
-i = json.loads(os.environ["STUB_INPUTS"])
-lines = [ln.strip() for ln in i["path"].splitlines() if ln.strip()]
-root = lines[0].rstrip("/")
-dest = os.path.join(os.environ["ACT_ARTIFACTS"], i["name"])
-shutil.copytree(root, dest, dirs_exist_ok=True)
-for pattern in (ln[1:].rstrip("/") for ln in lines[1:] if ln.startswith("!")):
-    for path in glob.glob(os.path.join(dest, os.path.relpath(pattern, root))):
-        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
-""",
-    "actions/download-artifact": """
-import json, os, shutil
-i = json.loads(os.environ["STUB_INPUTS"])
-shutil.copytree(os.path.join(os.environ["ACT_ARTIFACTS"], i["name"]), i["path"], dirs_exist_ok=True)
-""",
-    "peter-evans/create-pull-request": """
-import json, os, pathlib, subprocess
-i = json.loads(os.environ["STUB_INPUTS"])
-store = pathlib.Path(os.environ["ACT_ARTIFACTS"]) / "pull-requests.json"
-prs = json.loads(store.read_text()) if store.exists() else {}
-paths = i["add-paths"].split()
-diff = subprocess.run(["git", "diff", "--", *paths], capture_output=True, text=True, check=True).stdout
-new = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", *paths],
-                     capture_output=True, text=True, check=True).stdout.split()
-operation = "none" if not (diff or new) else "updated" if i["branch"] in prs else "created"
-if operation != "none":
-    body = pathlib.Path(i["body-path"]).read_text()
-    prs[i["branch"]] = {"title": i["title"], "body": body, "diff": diff, "new": new, "token": i["token"]}
-    store.write_text(json.dumps(prs))
-with open(os.environ["GITHUB_OUTPUT"], "a") as out:
-    out.write(f"pull-request-operation={operation}\\n")
-with open(pathlib.Path(os.environ["ACT_ARTIFACTS"]) / "pr-operations.log", "a") as log:
-    log.write(operation + "\\n")
-""",
-    "actions/create-github-app-token": """
-import os
-with open(os.environ["GITHUB_OUTPUT"], "a") as out:
-    out.write("token=app-installation-token\\n")
-""",
-    "marocchino/sticky-pull-request-comment": """
-import json, os, pathlib
-i = json.loads(os.environ["STUB_INPUTS"])
-store = pathlib.Path(os.environ["ACT_ARTIFACTS"]) / "comments.json"
-comments = json.loads(store.read_text()) if store.exists() else {}
-key = f"{i['number']}/{i['header']}"
-result = {"operation": "updated" if key in comments else "created", "key": key}
-comments[key] = pathlib.Path(i["path"]).read_text()
-store.write_text(json.dumps(comments))
-with open(os.environ["ACT_STUB_LOG"], "a") as log:
-    log.write(json.dumps({"action": "sticky-comment-result", "inputs": result}) + "\\n")
-""",
-}
-OUTPUTS = {  # outputs the workflows read from stubbed actions
-    "peter-evans/create-pull-request": ["pull-request-operation"],
-    "actions/create-github-app-token": ["token"],
+OUTPUTS = {  # every output of the real actions that have a behaviour, so any the workflow reads resolves
+    "actions/upload-artifact": ["artifact-id", "artifact-url", "artifact-digest"],
+    "actions/download-artifact": ["download-path"],
+    "actions/create-github-app-token": ["token", "installation-id", "app-slug"],
+    "marocchino/sticky-pull-request-comment": ["previous_comment_id", "created_comment_id"],
+    "peter-evans/create-pull-request": [
+        "pull-request-number",
+        "pull-request-url",
+        "pull-request-operation",
+        "pull-request-head-sha",
+        "pull-request-branch",
+        "pull-request-commits-verified",
+    ],
 }
 
 
@@ -109,6 +67,8 @@ class ActRun:
     returncode: int
     log: str
     stub_calls: list[dict]
+    run_id: int = 0  # this run's id on the fake GitHub (GITHUB_RUN_ID inside it)
+    github: FakeGitHub | None = None
 
     @property
     def summary(self) -> str:
@@ -116,7 +76,12 @@ class ActRun:
         return "\n".join(m.group(1).strip() for m in SUMMARY.finditer(self.log))
 
     def calls(self, action: str) -> list[dict]:
-        return [c["inputs"] for c in self.stub_calls if c["action"] == action]
+        """The inputs each use of `action` was given, in order."""
+        return [c["inputs"] for c in self.stub_calls if c["action"] == action and "inputs" in c]
+
+    def outputs(self, action: str) -> list[dict]:
+        """The outputs each successful use of `action` set, in order."""
+        return [c["outputs"] for c in self.stub_calls if c["action"] == action and "outputs" in c]
 
 
 def write_stubs(workflow: dict, stub_root: Path) -> list[str]:
@@ -132,20 +97,28 @@ def write_stubs(workflow: dict, stub_root: Path) -> list[str]:
         folder = stub_root / action.replace("/", "__")
         folder.mkdir(parents=True, exist_ok=True)
         declared = "\n".join(f"  {n}:\n    required: false" for n in sorted(names)) or "  {}"
-        script = BEHAVIOUR.get(action)
-        behaviour = ""
-        if script:
-            indented = "\n".join(f"        {line}" for line in script.strip().splitlines())
-            behaviour = BEHAVIOUR_STEP.format(script=indented)
         outputs = "".join(
             f"  {name}:\n    value: ${{{{ steps.behaviour.outputs.{name} }}}}\n"
             for name in OUTPUTS.get(action, [])
         )
         outputs = f"outputs:\n{outputs}" if outputs else ""
-        stub = STUB.format(action=action, inputs=declared, outputs=outputs, behaviour=behaviour)
+        stub = STUB.format(action=action, inputs=declared, outputs=outputs, stubs=FAKES / "stubs.py")
         (folder / "action.yml").write_text(stub)
         args += ["--local-repository", f"{uses}={folder}"]
     return args
+
+
+def head_of(project: Path, payload: dict) -> tuple[str, str]:
+    """(sha, branch) a run is for: the pull request's head, the pushed commit, else the checkout."""
+    head = (payload.get("pull_request") or {}).get("head") or {}
+    git = ["git", "-C", str(project)]
+    sha = (
+        head.get("sha")
+        or payload.get("after")
+        or subprocess.check_output([*git, "rev-parse", "HEAD"], text=True)
+    )
+    branch = head.get("ref") or subprocess.check_output([*git, "branch", "--show-current"], text=True)
+    return sha.strip(), branch.strip()
 
 
 def act(
@@ -158,27 +131,44 @@ def act(
     artifacts: Path | None = None,
     act_args: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    github: FakeGitHub | None = None,
+    run_id: int | None = None,
 ) -> ActRun:
     """Run `workflow` of `project` for `event`: the exit code, the log and the stub calls.
 
-    `artifacts` is where stubbed uploads land and downloads come from; share it between runs.
+    `github` is the fake GitHub the stubs and `gh` act on (default: one in the folder `artifacts`,
+    else tmp/github); share it between the runs of one repository. The project gets the `origin`
+    remote actions/checkout would leave. The run is recorded on the fake GitHub as workflow run
+    `run_id` (default: the next id), which is what `gh run list` and download-artifact's `run-id` see.
+    Without a GITHUB_TOKEN secret in `act_args` the run gets one, as every run on GitHub does.
     """
     workflow_file = project / ".github" / "workflows" / workflow
     tmp.mkdir(parents=True, exist_ok=True)
-    artifacts = artifacts or tmp / "artifacts"
-    artifacts.mkdir(parents=True, exist_ok=True)
+    github = github or FakeGitHub(artifacts or tmp / "github")
+    github.attach(project)
+    payload = payload or {}
+    definition = yaml.safe_load(workflow_file.read_text())
+    run_id = github.start_run(
+        workflow, definition.get("name", workflow), event, payload, *head_of(project, payload), run_id=run_id
+    )
     log_file = tmp / "stub-calls.jsonl"
     log_file.write_text("")  # this run's calls only
     event_file = tmp / "event.json"
-    event_file.write_text(json.dumps(payload or {}))
+    event_file.write_text(json.dumps(payload))
     cmd = [str(BIN / "act"), event, "-W", str(workflow_file), "-e", str(event_file)]
     cmd += ["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode", "--no-cache-server"]
     cmd += ["--action-cache-path", str(tmp / "act-cache")]
-    cmd += ["--env", f"ACT_STUB_LOG={log_file}", "--env", f"ACT_ARTIFACTS={artifacts}"]
-    cmd += write_stubs(yaml.safe_load(workflow_file.read_text()), tmp / "stubs")
+    cmd += ["--env", f"ACT_STUB_LOG={log_file}", "--env", f"FAKE_GITHUB={github.root}"]
+    cmd += ["--env", f"GITHUB_RUN_ID={run_id}"]
+    cmd += write_stubs(definition, tmp / "stubs")
+    if not any(arg.startswith("GITHUB_TOKEN=") for arg in act_args):  # GitHub always provides one
+        cmd += ["--secret", "GITHUB_TOKEN=github-token"]
     if job:
         cmd += ["-j", job]
-    done = run([*cmd, *act_args], project, check=False, **(env or {}))
+    env = dict(env or {})
+    env["PATH"] = f"{FAKES / 'bin'}{os.pathsep}{env.get('PATH') or BIN}{os.pathsep}{os.environ['PATH']}"
+    done = run([*cmd, *act_args], project, check=False, **env)
     shutil.rmtree(tmp / "act-cache", ignore_errors=True)
+    github.finish_run(run_id, "success" if done.returncode == 0 else "failure")
     calls = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
-    return ActRun(done.returncode, done.stdout + done.stderr, calls)
+    return ActRun(done.returncode, done.stdout + done.stderr, calls, run_id, github)

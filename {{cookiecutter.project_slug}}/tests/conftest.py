@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from support import explain, invoke, make_project, pkg
 
-
-@pytest.fixture(autouse=True)
-def _no_github_summary(monkeypatch):
-    """Inside GitHub Actions, reports are appended to the job summary: keep test reports out of it."""
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+# Inside GitHub Actions the CLI appends to the job summary and the step outputs. The tests' reports
+# and outputs must not land in the real CI job's (a test that checks them sets its own files), so
+# they are unset before any fixture or subprocess runs.
+for variable in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH"):
+    os.environ.pop(variable, None)
 
 
 @pytest.fixture(scope="session")

@@ -93,7 +93,8 @@ def test_clearly_worse_challenger_fails_with_the_rule_named(params, holdout, tra
     )
     assert record["verdict"] == "worse"
     assert "## ❌ Model review: worse" in comment
-    assert f"worse than the tolerance of {params.gate.tolerance:g}, so this check fails" in comment
+    tolerance = reports.tolerance_text(record["gate"], reports.LABELS[params.train.primary_metric])
+    assert f"worse than the tolerance of {tolerance}, so this check fails" in comment
 
 
 def test_tolerance_is_respected():
@@ -172,8 +173,12 @@ def test_undefined_metric_is_named_not_a_crash(params, holdout, trained, predict
     one_class = tmp_path / "holdout.csv"
     frame[keep].to_csv(one_class, index=False)
     preds = predictions[keep].reset_index(drop=True)
+    few_rows_allowed = params.model_copy(update={"gate": params.gate.model_copy(update={"min_rows": 1})})
     record, comment = run_compare(
-        params, one_class, side(tmp_path / "a", trained, preds), side(tmp_path / "b", trained, preds)
+        few_rows_allowed,
+        one_class,
+        side(tmp_path / "a", trained, preds),
+        side(tmp_path / "b", trained, preds),
     )
     undefined = [d["metric"] for d in record["metrics"] if d["delta"] is None]
     assert undefined, record["metrics"]

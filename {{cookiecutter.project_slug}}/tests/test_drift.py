@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import ROOT, explain, invoke, pkg, write_table
+from support import ROOT, explain, invoke, pkg, real_params, write_table
 
 data, settings, sources = pkg("data"), pkg("settings"), pkg("sources")
 
@@ -55,7 +55,7 @@ def test_undrifted_sample_of_the_reference_period_is_not_drift(tmp_path, monkeyp
     record = json.loads((tmp_path / "out" / "drift.json").read_text())
     assert record["dataset_drift"] is False
     assert record["share"] < record["drift_share"]
-    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=false\n"
+    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"  # no labels: nothing to add
     assert "## ✅ No data drift" in (tmp_path / "out" / "summary.md").read_text()
 
 
@@ -70,7 +70,8 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     for column in named:
         assert f"| {column} | ⚠️ yes |" in summary
     assert record["sample_sizes"]["current"] == {"rows": 3000, "valid": 3000, "used": 3000}
-    assert record["labelled_rows"] == 3000
+    assert record["retraining"]["labelled"] == 3000 and record["addable_rows"] == 3000
+    assert "**3,000** of the 3,000 labelled current rows (with `" in summary
     assert (out / "drift.html").stat().st_size > 100_000  # Evidently's self-contained report
 
 
@@ -92,25 +93,122 @@ def test_schema_violations_are_findings_not_a_crash(tmp_path):
     assert f"| {numeric} | greater_than_or_equal_to" in summary
 
 
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "drift.source.path: no CSV or Parquet files match 'current/*.csv'"),
-        ("header_only", "no data rows"),
-        ("few_rows", "fewer than drift.min_rows"),
-    ],
-)
-def test_missing_empty_or_too_little_current_data_is_a_clear_error(tmp_path, content, message):
+@pytest.mark.parametrize("content", [None, "header_only"], ids=["no file", "header only"])
+def test_no_current_data_yet_is_a_notice_not_a_failure(tmp_path, monkeypatch, content):
+    """A fresh repository: the weekly check stays green and says what to configure."""
     params = realistic_project(tmp_path)
-    training = data.read_table(pkg("settings").load_params(ROOT / "params.yaml").data_path)
     if content == "header_only":
-        write_table(training.head(0), tmp_path / "current" / "empty.csv")
-    elif content == "few_rows":
-        write_table(training.head(50), tmp_path / "current" / "few.csv")
+        write_table(data.read_table(real_params().data_path).head(0), tmp_path / "current" / "empty.csv")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "job_summary.md"))
+    result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
+    assert result.exit_code == 0, explain(result)
+    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert summary.startswith("## ⏸️ No drift verdict: no current data yet")
+    assert "There is no current data in files current/*.csv" in summary
+    for setting in ("`drift.source.path`", "`current/*.csv`", "`kind: sql`", "secret `DRIFT_DATABASE_URL`"):
+        assert setting in summary
+    assert summary in result.output  # the notice is what the terminal and the job summary show too
+    assert (tmp_path / "job_summary.md").read_text() == summary + "\n"
+    assert json.loads((tmp_path / "out" / "drift.json").read_text())["status"] == "no-data"
+    assert not (tmp_path / "out" / "drift.html").exists()
+
+
+def test_fewer_usable_rows_than_min_rows_is_no_verdict_not_a_failure(tmp_path, monkeypatch):
+    params = realistic_project(tmp_path)
+    training = data.read_table(real_params().data_path)
+    write_table(training.head(50), tmp_path / "current" / "few.csv")
+    result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
+    assert result.exit_code == 0, explain(result)
+    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"  # all 50 already known
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    min_rows = settings.load_params(params).drift.min_rows
+    assert summary.startswith(
+        f"## ⏸️ No drift verdict: 50 usable current rows, fewer than `drift.min_rows` ({min_rows})"
+    )
+    assert "- 50 already in the training data" in summary
+    assert json.loads((tmp_path / "out" / "drift.json").read_text())["status"] == "too-few-rows"
+
+
+def test_sql_source_without_rows_in_the_window_is_a_notice(tmp_path, monkeypatch):
+    db = tmp_path / "current.db"
+    old = (
+        data.read_table(real_params().data_path)
+        .head(10)
+        .assign(logged_at=datetime.now(UTC) - timedelta(days=30))
+    )
+    with sqlite3.connect(db) as connection:
+        old.to_sql("predictions", connection, index=False)
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    params = realistic_project(tmp_path / "project", sqlite_source(db))
+    result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
+    assert result.exit_code == 0, explain(result)
+    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "no current data in the database in $TEST_DRIFT_DB (last 7 days)" in summary
+    assert "returned no rows from the last 7 days (`drift.source.window_days`)" in summary
+    assert "the secret `TEST_DRIFT_DB` (`drift.source.url_env`)" in summary
+
+
+def write_corrupt(folder: Path) -> None:
+    (folder / "current").mkdir(parents=True)
+    (folder / "current" / "a.parquet").write_bytes(b"not parquet at all")
+
+
+def write_other_format(folder: Path) -> None:
+    (folder / "current").mkdir(parents=True)
+    (folder / "current" / "a.json").write_text("{}")
+
+
+def write_unrelated_columns(folder: Path) -> None:
+    write_table(pd.DataFrame({"colour": ["red"] * 600}), folder / "current" / "a.csv")
+
+
+@pytest.mark.parametrize(
+    ("setup", "path", "message"),
+    [
+        (write_corrupt, "current/*", "current/a.parquet: cannot read"),
+        (
+            write_other_format,
+            "current/*",
+            "drift.source.path: 'current/*' matches no CSV or Parquet file, only a.json",
+        ),
+        (
+            write_unrelated_columns,
+            "current/*.csv",
+            "none of the schema's feature columns are in the current data (its columns: ['colour']",
+        ),
+    ],
+    ids=["corrupt file", "not CSV or Parquet", "no feature column"],
+)
+def test_unreadable_current_files_are_an_error(tmp_path, setup, path, message):
+    setup(tmp_path)
+    params = realistic_project(tmp_path, {"kind": "file", "path": path})
     result = run_drift(params, tmp_path / "out")
     assert result.exit_code == 1, explain(result)
     assert result.output.startswith("error: ") and message in result.output, explain(result)
-    assert not (tmp_path / "out" / "drift.json").exists()  # no verdict
+    assert not (tmp_path / "out" / "drift.json").exists()  # no verdict, no notice
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (None, "the environment variable TEST_DRIFT_DB is not set: set the repository secret TEST_DRIFT_DB"),
+        ("not a url", "$TEST_DRIFT_DB is not a usable SQLAlchemy URL"),
+        ("sqlite:///{tmp}/empty.db", "the query on $TEST_DRIFT_DB failed: no such table: predictions"),
+    ],
+    ids=["missing secret", "bad URL", "failing query"],
+)
+def test_misconfigured_sql_source_is_an_error(tmp_path, monkeypatch, url, message):
+    if url is None:
+        monkeypatch.delenv("TEST_DRIFT_DB", raising=False)
+    else:
+        monkeypatch.setenv("TEST_DRIFT_DB", url.format(tmp=tmp_path))
+    params = realistic_project(tmp_path / "project", sqlite_source(tmp_path / "none.db"))
+    result = run_drift(params, tmp_path / "out")
+    assert result.exit_code == 1, explain(result)
+    assert result.output.startswith("error: drift.source") and message in result.output, explain(result)
+    assert not (tmp_path / "out" / "drift.json").exists()
 
 
 def sqlite_source(db: Path) -> dict:
@@ -143,49 +241,124 @@ def test_sql_source_errors_name_the_variable_never_the_url(tmp_path, monkeypatch
     assert "s3cret" not in str(failed.value)
 
 
-def test_retrain_data_appends_new_labelled_rows_once(tmp_path, monkeypatch):
-    """New rows go at the end (old lines untouched), duplicates are skipped, a second run changes nothing."""
-    real = pkg("settings").load_params(ROOT / "params.yaml")
+def own_training_data(tmp_path: Path) -> tuple[Path, Path]:
+    """A project whose training data is a copy of the real file in its own data/ (free to grow)."""
+    real = real_params()
     training = tmp_path / "data" / real.data_path.name
     training.parent.mkdir(parents=True)
-    original = real.data_path.read_bytes()
-    training.write_bytes(original)
+    training.write_bytes(real.data_path.read_bytes())
     params = realistic_project(tmp_path)
     raw = json.loads(params.read_text())
     raw["data"]["path"] = f"data/{training.name}"
     params.write_text(json.dumps(raw))
-    later = data.read_table(real.data_path.parent / "later" / real.data_path.name).head(300)
-    already = data.read_table(real.data_path).head(20)  # rows the training data has already
-    unlabelled = later.head(5).assign(**{real.data.target: None})
-    write_table(pd.concat([later, already, unlabelled]), tmp_path / "current" / "batch.csv")
-    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
+    return params, training
 
-    body = tmp_path / "pr-body.md"
-    result = invoke(
-        "retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md", "--body", body
-    )
+
+def retrain(tmp_path: Path, params: Path, *args):
+    output = tmp_path / "github_output"
+    output.unlink(missing_ok=True)
+    result = invoke("retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md",
+                    "--body", tmp_path / "pr-body.md", *args)  # fmt: skip
     assert result.exit_code == 0, explain(result)
-    grown = training.read_bytes()
-    assert grown.startswith(original)  # old lines byte for byte
+    return result, output.read_text()
+
+
+@pytest.fixture
+def mixed_batch(tmp_path, monkeypatch):
+    """300 new labelled rows, 20 the training data has, 5 unlabelled and 3 that break the schema."""
+    real = real_params()
+    params, training = own_training_data(tmp_path)
+    later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
+    new = later.head(300)
+    already = data.read_table(real.data_path).head(20)
+    unlabelled = later.iloc[300:305].assign(**{real.data.target: None})
+    broken = later.iloc[305:308].copy()
+    numeric = data.feature_columns()[0][0]
+    broken[numeric] = -(10**9)
+    write_table(pd.concat([new, already, unlabelled, broken]), tmp_path / "current" / "batch.csv")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
+    return params, training, new, numeric
+
+
+def test_retrain_data_appends_new_labelled_rows_once_and_says_why_others_not(tmp_path, mixed_batch):
+    """New rows go at the end (old lines untouched), the others are accounted for, a rerun changes nothing."""
+    params, training, new, numeric = mixed_batch
+    original = training.read_bytes()
+    result, output = retrain(tmp_path, params)
+    assert output == f"added=300\nfiles=data/{training.name},data/manifest.json\n"
+    assert training.read_bytes().startswith(original)  # old lines byte for byte
     added = data.read_table(training).iloc[-300:].reset_index(drop=True)
-    pd.testing.assert_frame_equal(added, later.reset_index(drop=True), check_dtype=False)
-    assert (tmp_path / "github_output").read_text() == "added=300\n"
-    text = body.read_text()
-    assert (
-        "Added **300** labelled rows" in text and "20 current rows were already in the training data" in text
+    pd.testing.assert_frame_equal(added, new.reset_index(drop=True), check_dtype=False)
+    target = real_params().data.target
+    why = (
+        f"**300** of the 323 labelled current rows (with `{target}`, of 328 read from files current/*.csv) "
+        "were added to the "
+        "training data. Left out:\n- 20 already in the training data"
     )
-    assert "5 were left out" in text
+    no_target = f"5 current rows have no `{target}` yet (no outcome): they can be added once labelled."
+    table = "### ❌ labelled current rows (files current/*.csv): 3 schema violations in 323 rows"
+    failing = f"| {numeric} | greater_than_or_equal_to"
+    body = (tmp_path / "pr-body.md").read_text()
+    for text in (result.output, body):
+        assert why in text and "- 3 fail the schema (table below)" in text and no_target in text
+        assert table in text and failing in text and "| 3 | -1000000000 | 326, 327, 328 |" in text
+    assert f"Added **300** labelled rows to `data/{training.name}`" in body
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
     assert manifest["rows"] == len(data.read_table(training))
     assert manifest["sha256"] == data.file_hash(training)
 
-    again = invoke(
-        "retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md", "--body", body
-    )
-    assert again.exit_code == 0, explain(again)
+    grown, manifest_bytes = training.read_bytes(), (tmp_path / "data" / "manifest.json").read_bytes()
+    result, output = retrain(tmp_path, params)
+    assert output == "added=0\nfiles=\n"
     assert training.read_bytes() == grown  # idempotent
-    assert json.loads((tmp_path / "data" / "manifest.json").read_text()) == manifest
-    assert "No new labelled rows" in body.read_text()
+    assert (tmp_path / "data" / "manifest.json").read_bytes() == manifest_bytes  # not rewritten
+    assert "No rows added" in result.output and "- 320 already in the training data" in result.output
+    assert "No rows added: `data/" in (tmp_path / "pr-body.md").read_text()
+
+
+def test_drift_counts_the_rows_retrain_data_adds(tmp_path, mixed_batch):
+    params, _, _, _ = mixed_batch
+    result = run_drift(params, tmp_path / "out")
+    assert result.exit_code == 0, explain(result)
+    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=300\n"  # 328 rows: no verdict
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert (
+        "**300** of the 323 labelled current rows" in summary
+        and "can be added to the training data" in summary
+    )
+    assert "- 3 fail the schema (table below)" in summary
+    _, output = retrain(tmp_path, params)
+    assert output.startswith("added=300\n")
+
+
+def test_retrain_data_stages_exactly_the_files_it_changed(tmp_path, mixed_batch):
+    """For a read-only job that hands the new data to the job that opens the pull request."""
+    params, training, _, _ = mixed_batch
+    stage = tmp_path / "staged"
+    result, output = retrain(tmp_path, params, "--stage", stage)
+    assert f"staged data/{training.name}, data/manifest.json in {stage}" in result.output
+    staged = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
+    assert staged == sorted(output.removeprefix("added=300\nfiles=").strip().split(","))
+    for name in staged:
+        assert (stage / name).read_bytes() == (tmp_path / name).read_bytes()
+
+    again = tmp_path / "again"
+    _, output = retrain(tmp_path, params, "--stage", again)
+    assert output == "added=0\nfiles=\n" and again.is_dir() and not any(again.iterdir())
+
+
+def test_retrain_data_cannot_stage_data_outside_the_params_folder(tmp_path, monkeypatch):
+    params = realistic_project(tmp_path / "project")  # its data.path is the real file, elsewhere
+    before = real_params().data_path.read_bytes()
+    result = invoke(
+        "retrain-data", "--params", params, "--body", tmp_path / "b.md", "--stage", tmp_path / "s"
+    )
+    assert result.exit_code == 1
+    assert (
+        "error: retrain-data --stage: ['../" in result.output
+        and "are outside the folder of params.yaml" in result.output
+    )
+    assert real_params().data_path.read_bytes() == before
 
 
 def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeypatch, trained, params):
@@ -248,7 +421,10 @@ def test_retrain_data_names_the_training_columns_current_rows_lack(tmp_path, mon
     with sqlite3.connect(db) as connection:
         rows.to_sql("predictions", connection, index=False)
     monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
     result = invoke("retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md",
                     "--body", tmp_path / "body.md")  # fmt: skip
-    assert result.exit_code == 1
-    assert f"error: retrain-data: the current data lacks training columns ['{time_column}']" in result.output
+    assert result.exit_code == 0, explain(result)
+    assert (tmp_path / "github_output").read_text() == "added=0\nfiles=\n"
+    assert "- 50 fail the schema (table below)" in result.output
+    assert f"| {time_column} | missing column | 1 | {time_column} | - |" in result.output

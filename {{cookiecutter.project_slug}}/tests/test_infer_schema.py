@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from support import PKG_NAME, ROOT, explain, invoke, pkg, write_small_params
+from support import PKG_NAME, ROOT, explain, invoke, pkg, write_small_params, write_table
 
 data, schema, settings = pkg("data"), pkg("schema"), pkg("settings")
 schema_inference = pkg("schema_inference")
@@ -101,6 +104,10 @@ def test_points_params_at_the_new_data(workspace):
     assert params.data_path.is_file()
     assert (params.data.target, params.data.row_key, params.data.positive_class) == ("churned", ["id"], "yes")
     assert set(params.metrics) == set(settings.TASK_METRICS["classification"])
+    # The gate is set for this data: ROC AUC's own units, and a minimum its holdout can reach.
+    rows = len((workspace / "data" / "new.csv").read_text(encoding="utf-8").splitlines()) - 1
+    assert params.gate.tolerance == 0.005
+    assert params.gate.min_rows == min(200, max(10, int(rows * params.split.holdout_fraction) // 2))
 
 
 def comments_outside_data(path: Path) -> list[str]:
@@ -149,6 +156,8 @@ def test_a_float_target_makes_a_regression(workspace):
     assert params.task == "regression"
     assert params.metrics == ["rmse", "mae", "r2"] and params.train.primary_metric == "rmse"
     assert params.data.positive_class is None
+    # An error's units are the target's: the tolerance is relative (1% of the champion's RMSE).
+    assert params.gate.tolerance == "1%" and params.gate.allowed_loss(588.0) == pytest.approx(5.88)
     assert {c.estimator for c in params.train.candidates.values()} == {
         "linear", "random_forest", "hist_gradient_boosting"
     }  # fmt: skip
@@ -217,3 +226,121 @@ def test_bring_your_own_data_end_to_end(workspace, monkeypatch, tmp_path):
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     assert len(predictions) == ROWS
     assert list(predictions.columns) == ["prediction", "proba_no", "proba_yes"]
+
+
+def test_new_ids_and_labels_beyond_the_largest_seen_are_valid_rows(workspace):
+    """Only bounds that new rows must pass too are checks; the observed range is a hint comment."""
+    infer(workspace, "amount")  # regression; `id` is the row key
+    source = (workspace / "schema.py").read_text(encoding="utf-8")
+    frame = data.read_table(workspace / "data" / "new.csv")
+    assert (
+        f"id: Series[int] = pa.Field()  # not a feature (row key or ignored); observed: 1 to {ROWS}" in source
+    )
+    assert "amount: Series[float] = pa.Field(ge=0)  # the target; observed: " in source
+    assert "quantity: Series[int] = pa.Field(ge=0)  # observed: 1 to 19" in source
+    assert not re.search(r"\ble=", source.split("class Features")[1])  # no observed maximum
+    later = frame.assign(
+        id=frame["id"] + ROWS,  # new ids
+        amount=frame["amount"] + frame["amount"].max(),  # labels beyond the largest seen
+        quantity=frame["quantity"] * 10,  # features beyond the observed range
+    )
+    inferred = import_schema(workspace / "schema.py")
+    assert len(data.validate(later, inferred.TrainingData, "later")) == ROWS
+    with pytest.raises(pkg("errors").ValidationFailed):  # a negative price or count stays refused
+        data.validate(later.assign(amount=-1.0), inferred.TrainingData, "later")
+
+
+def test_a_class_never_seen_is_a_valid_label_but_a_new_category_is_not_a_valid_feature(workspace):
+    infer(workspace, "churned")
+    source = (workspace / "schema.py").read_text(encoding="utf-8")
+    assert 'churned: Series[str] = pa.Field()  # the target; observed: "no", "yes"' in source
+    inferred = import_schema(workspace / "schema.py")
+    frame = data.read_table(workspace / "data" / "new.csv")
+    assert len(data.validate(frame.assign(churned="maybe"), inferred.TrainingData, "new class")) == ROWS
+    with pytest.raises(pkg("errors").ValidationFailed) as failed:  # the model never saw purple
+        data.validate(frame.assign(colour="purple"), inferred.TrainingData, "new category")
+    assert set(failed.value.failures["column"]) == {"colour"}
+
+
+def test_the_schema_says_which_bounds_are_checks_and_which_are_hints(workspace):
+    infer(workspace, "churned")
+    docstring = import_schema(workspace / "schema.py").__doc__
+    assert "The arguments of `pa.Field(...)` are checks, enforced on every row" in docstring
+    assert "Text after `observed:` in a comment is a hint, never checked" in docstring
+
+
+def test_long_names_and_hints_stay_ruff_clean(workspace, tmp_path):
+    """Hints that do not fit after a declaration go above it, wrapped: the schema passes ruff."""
+    long = "average monthly balance in euros over the last twelve months"
+    frame = pd.DataFrame(
+        {
+            "id": [f"customer-{i:06d}-with-a-long-identifier" for i in range(60)],
+            long: np.linspace(-1e6, 1e6, 60),
+            "kind": ["k" * 60 + str(i % 3) for i in range(60)],
+            "y": np.arange(60) % 2,
+        }
+    )
+    frame.to_csv(workspace / "data" / "new.csv", index=False)
+    infer(workspace, "y")
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (
+        ["check", "--no-cache", "--isolated", "--line-length", "110"],
+        ["format", "--check", "--isolated", "--line-length", "110"],
+    ):
+        done = subprocess.run(
+            [*ruff, *command, str(workspace / "schema.py")], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    inferred = import_schema(workspace / "schema.py")
+    assert len(data.validate(frame, inferred.TrainingData, "new.csv")) == 60
+
+
+def sklearn_frame(loader: str) -> pd.DataFrame:
+    from sklearn import datasets
+
+    frame = getattr(datasets, loader)(as_frame=True).frame
+    frame.insert(0, "row_id", np.arange(1, len(frame) + 1))
+    return frame
+
+
+@pytest.mark.parametrize("loader", ["load_diabetes", "load_wine"])
+def test_data_you_bring_can_be_retrained_on(loader, tmp_path, monkeypatch):
+    """The whole loop on data the template never saw: infer-schema, validate, train; then a current
+    batch with new ids, features beyond the observed range and (regression) labels beyond the
+    largest seen drifts, is counted by `drift`, and is added by `retrain-data`."""
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    frame = sklearn_frame(loader)
+    write_table(frame, tmp_path / "data" / "x.csv")
+    monkeypatch.setattr(schema, "__file__", str(tmp_path / "schema.py"))
+    result = invoke("infer-schema", tmp_path / "data" / "x.csv", "--target", "target", "--key", "row_id",
+                    "--params", tmp_path / "params.yaml")  # fmt: skip
+    assert result.exit_code == 0, explain(result)
+    inferred = import_schema(tmp_path / "schema.py")
+    monkeypatch.setattr(schema, "Features", inferred.Features)
+    monkeypatch.setattr(schema, "TrainingData", inferred.TrainingData)
+    raw = settings.read_yaml(tmp_path / "params.yaml")
+    raw["drift"] |= {"source": {"kind": "file", "path": "data/current/*.csv"}, "min_rows": 100}
+    params = write_small_params(raw, tmp_path / "params.yaml")
+    for verb in (["validate", "--report", tmp_path / "v.md"], ["train", "--out", tmp_path / "model"]):
+        result = invoke(*verb, "--params", params)
+        assert result.exit_code == 0, explain(result)
+
+    batch = frame.sample(n=150, random_state=0)
+    features = [c for c in frame.columns if c not in ("row_id", "target")]
+    batch[features] = batch[features] * 1.5 + 1
+    batch["row_id"] = np.arange(len(frame) + 1, len(frame) + 151)
+    if loader == "load_diabetes":
+        batch["target"] = batch["target"] + frame["target"].max()
+    write_table(batch, tmp_path / "data" / "current" / "batch.csv")
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
+    result = invoke("drift", "--params", params, "--out", tmp_path / "drift")
+    assert result.exit_code == 0, explain(result)
+    assert (tmp_path / "github_output").read_text() == "drift=true\nlabels=150\n"
+    result = invoke("retrain-data", "--params", params, "--body", tmp_path / "body.md")
+    assert result.exit_code == 0, explain(result)
+    assert (
+        (tmp_path / "github_output").read_text().endswith("added=150\nfiles=data/x.csv,data/manifest.json\n")
+    )
+    grown = data.read_table(tmp_path / "data" / "x.csv")
+    assert len(grown) == len(frame) + 150 and grown["row_id"].is_unique
+    assert len(data.validate(grown, inferred.TrainingData, "grown")) == len(frame) + 150

@@ -52,7 +52,7 @@ def test_untrusted_types_are_refused_on_load(trained, knn_pipeline, tmp_path):
 def test_untrusted_types_are_refused_on_save(knn_pipeline, trained, tmp_path):
     _, info = models.load(trained)
     with pytest.raises(ModelError) as caught:
-        models.save(knn_pipeline, info, {}, tmp_path / "model")
+        models.save(knn_pipeline, info, {}, [], tmp_path / "model")
     for name in untrusted_types(knn_pipeline):
         assert name in str(caught.value)
     assert not (tmp_path / "model").exists()
@@ -75,7 +75,7 @@ def test_every_candidate_saves_with_trusted_types_only(task, estimator, tmp_path
     candidate = settings.Candidate(estimator=estimator, params={"max_iter": 5} if "hist" in estimator else {})
     pipeline = models.build_pipeline("c", candidate, task, ["x"], ["colour"], seed=0).fit(X, y)
     info = models.ModelInfo(task, "y", ["x"], ["colour"], "c", estimator, {})
-    models.save(pipeline, info, {"ok": True}, tmp_path)
+    models.save(pipeline, info, {"ok": True}, [True, False], tmp_path)
     loaded, loaded_info = models.load(tmp_path)
     assert loaded_info == info
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))

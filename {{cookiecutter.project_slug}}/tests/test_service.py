@@ -196,8 +196,10 @@ def test_logged_predictions_reach_the_drift_source_and_retraining(
     later.head(0).to_csv(tmp_path / "training.csv", index=False)  # an empty training file to grow
     settings = pkg("settings")
     grown = settings.Params.model_validate(project)
-    added, invalid = pkg("retraining").labelled_rows(grown)
-    assert (len(added), invalid) == (len(rows), 0)
+    current = pkg("sources").load_current(grown)
+    found = pkg("retraining").intake(grown, current, later.head(0))
+    assert found.counts["addable"] == found.counts["labelled"] == len(rows)
+    added = found.take(current)
     expected = data.validate(later, pkg("schema").TrainingData, "later")[list(added.columns)]
     pd.testing.assert_frame_equal(
         added.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False

@@ -14,7 +14,12 @@ data, evaluation, models, training = pkg("data"), pkg("evaluation"), pkg("models
 
 
 def test_writes_the_model_folder(trained):
-    assert {p.name for p in trained.iterdir()} == {"model.skops", "model.json", "metrics.json"}
+    assert {p.name for p in trained.iterdir()} == {
+        "model.skops",
+        "model.json",
+        "metrics.json",
+        "trained-rows.npz",
+    }
 
 
 def test_holdout_metrics_cover_every_metric_in_params(metrics, params):

@@ -110,7 +110,8 @@ def infer_schema(data_file: Path, target: str, row_key, ignore, task, params_pat
     click.echo(
         f"Inferred a {decided['task']} schema from {decided['rows']} rows x {decided['columns']} columns.\n"
         f"Wrote {schema_path} and updated {params_path}.\n"
-        "Next: review both diffs (ranges and categories are only what was observed), then run `train`."
+        "Next: review both diffs (`observed:` comments are hints, not checks: see schema.py's docstring), "
+        "then run `train`."
     )
 
 
@@ -233,19 +234,23 @@ def compare(
 def drift(params_path: Path, out: Path) -> None:
     """Compare current data (drift.source) with the training data; write drift.html, drift.json, summary.md.
 
-    Exits 0 whether or not the data drifted (GITHUB_OUTPUT gets `drift` and `labels`); 1 on errors,
-    including too few current rows to judge.
+    Exits 0 whether or not the data drifted, and with a notice but no verdict when there is no
+    current data yet or fewer usable rows than drift.min_rows; 1 when the source cannot be read.
+    GITHUB_OUTPUT gets `drift` (true/false) and `labels` (how many rows retrain-data would add).
     """
     from .drift import check
     from .reports import set_outputs
     from .settings import load_params
 
     record = check(load_params(params_path), out)
-    drifted, labelled = record["dataset_drift"], record["labelled_rows"] > 0
-    set_outputs(drift=drifted, labels=labelled)
-    verdict = "Data drift" if drifted else "No data drift"
+    set_outputs(drift=record["dataset_drift"], labels=record["addable_rows"])
+    if "drifted" not in record:  # no verdict: the notice says why and what to do
+        click.echo((out / "summary.md").read_text(encoding="utf-8"))
+        return
+    verdict = "Data drift" if record["dataset_drift"] else "No data drift"
     click.echo(
-        f"{verdict}: {record['drifted']} of {len(record['columns'])} features drifted. Reports in {out}"
+        f"{verdict}: {record['drifted']} of {len(record['columns'])} features drifted; "
+        f"{record['addable_rows']} labelled rows can be added to the training data. Reports in {out}"
     )
 
 
@@ -285,21 +290,36 @@ def simulate_drift(params_path: Path, period: str, rows: int, no_labels: bool, o
 @click.option(
     "--body", type=click.Path(path_type=Path), default="reports/drift/pr-body.md", show_default=True
 )
+@click.option(
+    "--stage",
+    type=click.Path(path_type=Path),
+    help="Also copy each changed file here, at its path relative to the params folder.",
+)
 @user_errors
-def retrain_data(params_path: Path, drift_summary: Path, body: Path) -> None:
+def retrain_data(params_path: Path, drift_summary: Path, body: Path, stage: Path | None) -> None:
     """Append the labelled current rows to the training data (deduplicated) and write the PR body.
 
-    Running it twice changes nothing the second time. GITHUB_OUTPUT gets `added` (rows added).
+    Says why other rows were left out. Running it twice changes nothing the second time.
+    GITHUB_OUTPUT gets `added` (rows added) and `files` (the changed files, comma-separated,
+    relative to the params folder; empty when nothing was added).
     """
     from .reports import set_outputs
     from .retraining import retrain_data as run
     from .settings import load_params
 
-    change = run(load_params(params_path), drift_summary, body)
-    set_outputs(added=change["added"])
+    change = run(load_params(params_path), drift_summary, body, stage)
+    set_outputs(added=change["added"], files=",".join(change["files"]))
+    before, after = change["before"], change["after"]
+    if change["added"]:
+        click.echo(
+            f"Added {change['added']:,} rows to {after['file']}: {before['rows']:,} → {after['rows']:,}"
+        )
+    else:
+        click.echo(f"No rows added: {after['file']} is unchanged")
+    click.echo(change["why"])
     click.echo(
-        f"Added {change['added']} rows ({change['duplicates']} already present, "
-        f"{change['invalid']} left out); wrote {body}"
+        f"Wrote {body}"
+        + (f"; staged {', '.join(change['files'])} in {stage}" if stage and change["files"] else "")
     )
 
 

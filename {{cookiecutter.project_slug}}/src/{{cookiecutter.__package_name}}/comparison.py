@@ -7,23 +7,30 @@ params.yaml; everything the reviewer reads is in comparison.json and rendered by
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
-from . import bootstrap, data, reports, review
+from . import bootstrap, data, overlap, reports, review
 from .errors import DataError
 from .evaluation import DIRECTION
-from .settings import Params
+from .settings import Params, read_yaml
 
-BETTER, SAME, WORSE, NO_CHAMPION = "better", "no significant change", "worse", "no champion"
-OUTPUT_KEYS = {BETTER: "better", SAME: "unchanged", WORSE: "worse", NO_CHAMPION: "no-champion"}
+BETTER, SAME, WORSE = "better", "no significant change", "worse"
+NO_CHAMPION, NOT_COMPARABLE = "no champion", "not comparable"
+OUTPUT_KEYS = {
+    BETTER: "better",
+    SAME: "unchanged",
+    WORSE: "worse",
+    NO_CHAMPION: "no-champion",
+    NOT_COMPARABLE: "not-comparable",
+}
 MAX_CONFUSION_CLASSES = 12  # beyond this a confusion matrix no longer fits a comment
 RESIDUAL_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -46,6 +53,7 @@ def load_side(side: Path) -> dict:
     model = side / review.MODEL_DIR
     return {
         "status": status,
+        "model": model,
         "predictions": data.read_table(side / review.PREDICTIONS),
         "info": json.loads((model / "model.json").read_text(encoding="utf-8")),
         "metrics": json.loads((model / "metrics.json").read_text(encoding="utf-8")),
@@ -66,43 +74,86 @@ def compare(
         detail = f"the champion predicted {rows} rows for a holdout of {len(holdout)}"
         champion = {"status": {"status": "failed", "detail": detail, "log_tail": ""}}
 
+    base_files = read_base(params, base)
+    fair = unseen_by_champion(params, base_files, champion, len(holdout))
+    keep = fair.keep
     info = challenger["info"]
-    y = holdout[params.data.target]
+    y = holdout[params.data.target][keep]
     names = [params.train.primary_metric, *(m for m in params.metrics if m != params.train.primary_metric)]
     gate = params.gate
     stats = {"resamples": gate.resamples, "confidence": gate.confidence, "seed": gate.seed}
-    if champion["status"]["status"] == "ok":
+    sides = {"champion": champion, "challenger": challenger}
+    scored = {name: side["predictions"][keep] for name, side in sides.items() if "predictions" in side}
+    allowed = None
+    if champion["status"]["status"] == "ok" and keep.sum() >= gate.min_rows:
         diffs = bootstrap.paired_bootstrap(
             y,
-            champion["predictions"],
-            challenger["predictions"],
+            scored["champion"],
+            scored["challenger"],
             names,
             info["classes"],
             info["positive_class"],
             **stats,
         )
-        decided = verdict(diffs[0], DIRECTION[names[0]], gate.tolerance)
-    else:
+        allowed = None if diffs[0].champion is None else gate.allowed_loss(diffs[0].champion)
+        decided = verdict(diffs[0], DIRECTION[names[0]], allowed or 0.0)
+    else:  # the challenger alone, on its whole holdout: for information
+        everything = holdout[params.data.target]
         absolute = bootstrap.absolute_bootstrap(
-            y, challenger["predictions"], names, info["classes"], info["positive_class"], **stats
+            everything, challenger["predictions"], names, info["classes"], info["positive_class"], **stats
         )
         diffs = [bootstrap.MetricDiff(m, None, v, None, lo, hi, 0.0) for m, (v, lo, hi) in absolute.items()]
-        decided = NO_CHAMPION
+        decided = NO_CHAMPION if champion["status"]["status"] != "ok" else NOT_COMPARABLE
     return {
         "verdict": decided,
         "primary_metric": names[0],
         "direction": {m: DIRECTION[m] for m in names},
-        "gate": params.gate.model_dump(),
+        "gate": {**params.gate.model_dump(), "allowed_loss": allowed},
         "metrics": [asdict(d) for d in diffs],
         "champion": {"status": champion["status"], "chosen": champion.get("metrics", {}).get("chosen")},
         "challenger": {"chosen": challenger["metrics"]["chosen"], "cv": challenger["metrics"]["cv"]},
-        "holdout": {"rows": len(holdout), "hash": data.table_hash(holdout)},
-        "changes": changes(params, base, champion, challenger),
-        "diagnostics": diagnostics(
-            y, champion.get("predictions"), challenger["predictions"], info["classes"]
-        ),
+        "holdout": {
+            "rows": len(holdout),
+            "hash": data.table_hash(holdout),
+            "compared": int(keep.sum()),
+            "left_out": fair.left_out,
+            "trained_rows_known": fair.trained_rows_known,
+        },
+        "changes": changes(params, base, base_files, champion, challenger),
+        "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info["classes"]),
         "links": reports.links(),
     }
+
+
+def read_base(params: Params, base: str | None) -> dict:
+    """The base commit's params (as written) and training data (as text); None where absent."""
+    found = {"params": None, "data": None, "data_suffix": None}
+    if not base:
+        return found
+    project = params.root.resolve()
+    text = read_at(base, project / params.file.name)
+    if text is None:
+        return found
+    found["params"] = YAML(typ="safe", pure=True).load(text)
+    path = project / found["params"]["data"]["path"]
+    raw = read_at(base, path, binary=True)
+    if raw is not None:
+        found["data"], found["data_suffix"] = data.read_text(raw, path.suffix), path.suffix
+    return found
+
+
+def unseen_by_champion(params: Params, base_files: dict, champion: dict, rows: int) -> overlap.Overlap:
+    """Which holdout rows both models can be scored on: those the champion did not train on."""
+    everything = overlap.Overlap(keep=np.ones(rows, bool))
+    if "model" not in champion or base_files["data"] is None:
+        return everything  # no champion, or no base to follow rows into (nothing to leave out)
+    head = data.read_text(params.data_path, params.data_path.suffix)
+    in_holdout = data.holdout_mask(data.load_training_data(params), params)
+    if in_holdout.sum() != rows:
+        raise DataError(f"the holdout file has {rows} rows, but the head's split gives {in_holdout.sum()}")
+    keys = [list(params.data.row_key), list(base_files["params"]["data"].get("row_key") or [])]
+    trained = overlap.read_trained_rows(champion["model"])
+    return overlap.find(base_files["data"], trained, head, in_holdout, keys)
 
 
 def diagnostics(y: pd.Series, champion: pd.DataFrame | None, challenger: pd.DataFrame, classes: list) -> dict:
@@ -143,7 +194,7 @@ def residuals(y: pd.Series, predicted: pd.Series) -> dict:
     }
 
 
-def changes(params: Params, base: str | None, champion: dict, challenger: dict) -> dict:
+def changes(params: Params, base: str | None, base_files: dict, champion: dict, challenger: dict) -> dict:
     """What differs between base and head: data rows, holdout, schema, params, locked packages."""
     found: dict = {"base": base}
     head_hashes = challenger["metrics"]["hashes"]
@@ -154,24 +205,22 @@ def changes(params: Params, base: str | None, champion: dict, challenger: dict) 
         head_features = set(challenger["info"]["numeric"] + challenger["info"]["categorical"])
         found["features_added"] = sorted(head_features - base_features)
         found["features_removed"] = sorted(base_features - head_features)
+    if base_files["params"] is not None:
+        # Both sides as written in the file: the validated model would add defaults the file lacks.
+        head_params = read_yaml(params.file)
+        found["params"] = diff_mappings(flatten(base_files["params"]), flatten(head_params))
+        found["data"] = data_change(base_files["data"], params)
     if base:
         project = params.root.resolve()
-        base_params = read_at(base, project / "params.yaml")
-        if base_params is not None:
-            old = YAML(typ="safe", pure=True).load(base_params)
-            found["params"] = diff_mappings(flatten(old), flatten(params.model_dump(mode="json")))
-            found["data"] = data_change(base, project / old["data"]["path"], params.data_path)
         found["packages"] = package_changes(read_at(base, project / "uv.lock"), project / "uv.lock")
     return found
 
 
-def data_change(base: str, base_path: Path, head_path: Path) -> dict:
-    head = data.read_table(head_path)
-    raw = read_at(base, base_path, binary=True)
-    if raw is None:
+def data_change(old: pd.DataFrame | None, params: Params) -> dict:
+    """Rows added and removed (compared as text, so a re-typed column still counts as the same rows)."""
+    head = data.read_text(params.data_path, params.data_path.suffix)
+    if old is None:
         return {"head_rows": len(head), "base_rows": None}
-    reader = pd.read_parquet if base_path.suffix.lower() == ".parquet" else pd.read_csv
-    old = reader(io.BytesIO(raw))
     change = {"base_rows": len(old), "head_rows": len(head)}
     if list(old.columns) == list(head.columns):
         old_rows, new_rows = (

@@ -8,6 +8,7 @@ train and holdout, and the same data always gives the same split.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,16 +25,18 @@ from .settings import Params
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet}
 WRITERS = {".csv": "to_csv", ".parquet": "to_parquet"}
 MAX_EXAMPLES = 5
+CHUNK_ROWS = 100_000  # rows validated at a time: large current data never exists as Python strings
 TABLE_CHECKS = {
     "column_in_schema": "unexpected column (not in the schema)",
     "column_in_dataframe": "missing column",
 }
 
 
-def read_table(path: Path | str, categorical: list[str] = ()) -> pd.DataFrame:
+def read_table(path: Path | str, categorical: list[str] = (), allow_empty: bool = False) -> pd.DataFrame:
     """Read a CSV or Parquet file; errors say which file and why.
 
     `categorical` columns are read as pandas categories (small codes instead of Python strings).
+    `allow_empty`: a header without rows is zero rows, not an error (current data not there yet).
     """
     path = Path(path)
     reader = READERS.get(path.suffix.lower())
@@ -50,9 +53,17 @@ def read_table(path: Path | str, categorical: list[str] = ()) -> pd.DataFrame:
         raise DataError(f"{path}: file is empty") from None
     except (ValueError, OSError, pd.errors.ParserError) as err:
         raise DataError(f"{path}: cannot read: {err}") from None
-    if frame.empty:
+    if frame.empty and not allow_empty:
         raise DataError(f"{path}: no data rows")
     return frame
+
+
+def read_text(source: Path | bytes, suffix: str) -> pd.DataFrame:
+    """A table's cells as the text in the file, no types inferred: to follow rows across commits."""
+    content = io.BytesIO(source) if isinstance(source, bytes) else source
+    if suffix.lower() == ".parquet":
+        return pd.read_parquet(content).astype(str)
+    return pd.read_csv(content, dtype=str, keep_default_na=False)
 
 
 def writer_for(path: Path) -> str:
@@ -83,6 +94,22 @@ def validate(frame: pd.DataFrame, model: type[pa.DataFrameModel], source: str) -
         )
         failures = failures.assign(column=err.column_name, check=str(err.check or err.reason_code))
     raise ValidationFailed(source, failures, len(frame))
+
+
+def valid_rows(
+    frame: pd.DataFrame, model: type[pa.DataFrameModel], source: str
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The rows of `frame` that pass `model` (coerced), and pandera's failure cases (None if none failed).
+
+    A table-level failure (a missing column) fails every row.
+    """
+    try:
+        return validate(frame, model, source), None
+    except ValidationFailed as failed:
+        failures = failed.failures
+    if failures["index"].isna().any():
+        return frame.iloc[0:0], failures
+    return validate(frame.drop(index=failing_rows(failures)), model, source), failures
 
 
 def failure_summary(failures: pd.DataFrame) -> list[dict[str, str | int]]:

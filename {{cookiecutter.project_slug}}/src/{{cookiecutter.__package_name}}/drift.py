@@ -3,8 +3,9 @@
 Column types come from the schema (never guessed). Current data is validated first: violations
 are findings in the report and their rows are left out, not a crash. Each side is subsampled
 (seeded) to `drift.sample_size` rows, so the check stays fast and its tests are not so
-over-powered that every column "drifts" on large data. Evidently is imported here only: it takes
-seconds to import.
+over-powered that every column "drifts" on large data. No current data yet, or too few rows to
+judge, is a notice without a verdict (exit 0): a fresh repository's scheduled check stays green
+and says what to configure. Evidently is imported here only: it takes seconds to import.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from . import data, reports, schema, sources
+from . import data, reports, retraining, schema, sources
 from .errors import DataError, ValidationFailed
 from .settings import Params
-
-CHUNK_ROWS = 100_000  # rows validated at a time: large current data never exists as Python strings
 
 
 def usable_sample(current: pd.DataFrame, source: str, size: int, seed: int) -> tuple[pd.DataFrame, list, int]:
@@ -30,8 +29,8 @@ def usable_sample(current: pd.DataFrame, source: str, size: int, seed: int) -> t
     """
     sampled = current.index.isin(current.sample(n=min(size, len(current)), random_state=seed).index)
     kept, failures, valid = [], [], 0
-    for start in range(0, len(current), CHUNK_ROWS):
-        rows = slice(start, start + CHUNK_ROWS)
+    for start in range(0, len(current), data.CHUNK_ROWS):
+        rows = slice(start, start + data.CHUNK_ROWS)
         part, failed = usable_rows(current.iloc[rows], source)
         valid += len(part)
         kept.append(part[part.index.isin(current.index[rows][sampled[rows]])])
@@ -47,9 +46,13 @@ def usable_rows(current: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.Da
     except ValidationFailed as failed:
         failures = failed.failures
     bad_rows = data.failing_rows(failures)
-    present = [c for c in schema.Features.to_schema().columns if c in current.columns]
+    features = list(schema.Features.to_schema().columns)
+    present = [c for c in features if c in current.columns]
     if not present:
-        raise DataError(f"{source}: none of the schema's feature columns are in the current data")
+        raise DataError(
+            f"{source}: none of the schema's feature columns are in the current data "
+            f"(its columns: {list(current.columns)}; the features: {features})"
+        )
     subset = schema.Features.to_schema().select_columns(present)
     try:
         return subset.validate(current.drop(index=bad_rows), lazy=True), failures
@@ -113,25 +116,27 @@ def summarise(report: dict) -> dict:
 
 
 def check(params: Params, out: Path) -> dict:
-    """Run the drift check, write drift.html, drift.json and summary.md to `out`, return the record."""
+    """Run the drift check, write drift.json and summary.md (and drift.html) to `out`, return the record.
+
+    `status` is "drift" or "no-drift" (the verdict), or no verdict and no error: "no-data" when the
+    source has no current rows yet (a fresh repository) and "too-few-rows" when fewer than
+    `drift.min_rows` rows match the schema (too noisy to judge; more data will come). A source that
+    cannot be read, or current data without any feature column, is an error instead.
+    `addable_rows` is what `retrain-data` would add (retraining.intake, the same rules).
+    """
     source = sources.describe(params.drift.source)
     current_raw = sources.load_current(params)
+    if current_raw.empty:
+        setup = params.drift.source.model_dump()
+        record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
+        return publish({**record, "addable_rows": 0}, params, out, intake="")
     size, seed = params.drift.sample_size, params.drift.seed
     current, failures, valid = usable_sample(current_raw, source, size, seed)
-    if valid < params.drift.min_rows:
-        raise DataError(
-            f"drift: {valid} usable current rows from {source}, fewer than drift.min_rows "
-            f"({params.drift.min_rows}): too few to judge drift, so no verdict"
-        )
     reference = data.load_training_data(params)
-    result = run_evidently(sample(reference, size, seed), current, params, out / "drift.html")
-    target = params.data.target
-    labelled = int(current_raw[target].notna().sum()) if target in current_raw.columns else 0
+    found = retraining.intake(params, current_raw, reference)
     record = {
         "source": source,
-        "dataset_drift": result["share"] >= params.drift.drift_share,
-        "drift_share": params.drift.drift_share,
-        **result,
+        "min_rows": params.drift.min_rows,
         "sample_sizes": {
             "reference": {"rows": len(reference), "used": min(len(reference), size)},
             "current": {"rows": len(current_raw), "valid": valid, "used": len(current)},
@@ -141,8 +146,28 @@ def check(params: Params, out: Path) -> dict:
             "rows_excluded": len(current_raw) - valid,
             "table": data.failure_summary(pd.concat(failures)) if failures else [],
         },
-        "labelled_rows": labelled,
+        "retraining": found.summary(),
+        "addable_rows": found.counts["addable"],
     }
+    if valid < params.drift.min_rows:
+        record |= {"status": "too-few-rows", "dataset_drift": False}
+    else:
+        result = run_evidently(sample(reference, size, seed), current, params, out / "drift.html")
+        drifted = result["share"] >= params.drift.drift_share
+        status = "drift" if drifted else "no-drift"
+        record |= {
+            "status": status,
+            "dataset_drift": drifted,
+            "drift_share": params.drift.drift_share,
+            **result,
+        }
+    return publish(record, params, out, intake=retraining.explain(params, found, source, done=False))
+
+
+def publish(record: dict, params: Params, out: Path, intake: str) -> dict:
+    """Write drift.json and summary.md (also the GitHub job summary)."""
+    out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / "drift.json", record)
-    reports.publish(reports.render("drift.md.j2", r=record, target=target), out / "summary.md")
+    summary = reports.render("drift.md.j2", r=record, target=params.data.target, intake=intake)
+    reports.publish(summary, out / "summary.md")
     return record

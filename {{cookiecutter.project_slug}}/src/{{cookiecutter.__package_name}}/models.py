@@ -1,8 +1,9 @@
 """Candidate pipelines, and saving/loading a trained model without pickle.
 
 A saved model is a folder: `model.skops` (skops format: loading it cannot run
-arbitrary code), `model.json` (what the model expects and predicts) and
-`metrics.json`. Loading only accepts the types in TRUSTED_TYPES.
+arbitrary code), `model.json` (what the model expects and predicts), `metrics.json`
+and `trained-rows.npz` (which rows of its data file it trained on, so a later review
+can leave them out of its holdout). Loading only accepts the types in TRUSTED_TYPES.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from . import overlap
 from .data import write_json
 from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
@@ -122,7 +124,8 @@ class ModelInfo:
     positive_class: Any = None
 
 
-def save(model: Pipeline, info: ModelInfo, metrics: dict, out_dir: Path) -> None:
+def save(model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir: Path) -> None:
+    """The model folder; `trained_rows` is True for each row of the data file the model trained on."""
     blob = sio.dumps(model)
     untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
     if untrusted:
@@ -133,6 +136,7 @@ def save(model: Pipeline, info: ModelInfo, metrics: dict, out_dir: Path) -> None
     (out_dir / MODEL_FILE).write_bytes(blob)
     write_json(out_dir / META_FILE, asdict(info))
     write_json(out_dir / METRICS_FILE, metrics)
+    overlap.write_trained_rows(out_dir, trained_rows)
 
 
 def load(model_dir: Path) -> tuple[Pipeline, ModelInfo]:

@@ -73,7 +73,14 @@ LABELS = {
     "mae": "MAE",
     "r2": "R²",
 }
-ICONS = {"better": "✅", "no significant change": "➖", "worse": "❌", "no champion": "🆕"}
+ICONS = {
+    "better": "✅",
+    "no significant change": "➖",
+    "worse": "❌",
+    "no champion": "🆕",
+    "not comparable": "⚠️",
+}
+ABSOLUTE = {"no champion", "not comparable"}  # verdicts that show the challenger alone
 
 
 def number(value, sign: bool = False) -> str:
@@ -95,12 +102,20 @@ def sentence(record: dict) -> str:
     primary = record["metrics"][0]
     label, level = LABELS[primary["metric"]], f"{record['gate']['confidence']:.0%}"
     status = record["champion"]["status"]
+    alone = (
+        f"The challenger's {label} on the whole holdout is {number(primary['challenger'])} ({level} CI "
+        f"{number(primary['low'])} to {number(primary['high'])})."
+    )
     if record["verdict"] == "no champion":
         why = status.get("detail") or "the base has no model"
+        return f"No champion to compare with ({why}), so the check passes. {alone}"
+    if record["verdict"] == "not comparable":
+        holdout = record["holdout"]
         return (
-            f"No champion to compare with ({why}), so the check passes. The challenger's {label} on the "
-            f"holdout is {number(primary['challenger'])} ({level} CI {number(primary['low'])} to "
-            f"{number(primary['high'])})."
+            f"Not comparable: only {holdout['compared']:,} of the {holdout['rows']:,} holdout rows were not "
+            f"in the champion's training data, fewer than `gate.min_rows` ({record['gate']['min_rows']:,}), "
+            f"so there is no verdict and this check fails. {alone} Add data, lower `gate.min_rows`, or "
+            "have a maintainer review the change and merge it without this check."
         )
     if primary["delta"] is None:
         return f"{label} is undefined on this holdout for a model: no verdict on it, so the check passes."
@@ -109,17 +124,43 @@ def sentence(record: dict) -> str:
         f"(Δ {number(primary['delta'], True)}, {level} CI {number(primary['low'], True)} to "
         f"{number(primary['high'], True)})"
     )
-    tolerance = record["gate"]["tolerance"]
+    tolerance = tolerance_text(record["gate"], label)
     if record["verdict"] == "better":
         return f"{change}: the interval excludes 0 on the better side, so the challenger is better."
     if record["verdict"] == "worse":
         return (
-            f"{change}: the whole interval is worse than the tolerance of {tolerance:g}, so this check fails."
+            f"{change}: the whole interval is worse than the tolerance of {tolerance}, so this check fails."
         )
     return (
         f"{change}: not a significant change. The check fails only when {label} is worse by more "
-        f"than {tolerance:g} with {level} confidence."
+        f"than {tolerance} with {level} confidence."
     )
+
+
+def tolerance_text(gate: dict, label: str) -> str:
+    """`gate.tolerance` as the check applied it: in the metric's units, or relative to the champion."""
+    tolerance = gate["tolerance"]
+    if isinstance(tolerance, str):
+        return f"{tolerance} of the champion's {label} ({gate['allowed_loss']:.4g})"
+    return f"{tolerance:g}"
+
+
+def left_out_line(holdout: dict) -> str | None:
+    """Why some holdout rows were not scored: the champion trained on them."""
+    left = sum(holdout.get("left_out", {}).values())
+    if not left:
+        return None
+    reasons = ", ".join(f"{reason}: {n:,}" for reason, n in holdout["left_out"].items() if n)
+    line = (
+        f"{left:,} of the {holdout['rows']:,} holdout rows were left out because the champion trained "
+        f"on them ({reasons}); both models are scored on the other {holdout['compared']:,}."
+    )
+    if not holdout["trained_rows_known"]:
+        line += (
+            " The champion's record does not say which rows it trained on (it predates that record), "
+            "so every row of the base's data counts as trained on."
+        )
+    return line
 
 
 def change_lines(record: dict, omit: set[str]) -> list[str]:
@@ -186,16 +227,15 @@ def review_comment(record: dict) -> str:
 def render_comment(record: dict, omit: set[str]) -> str:
     direction = record["direction"]
     level = f"{record['gate']['confidence']:.0%}"
+    alone = record["verdict"] in ABSOLUTE
     rows = [
         {
             "label": LABELS[d["metric"]],
-            "champion": "-"
-            if d["champion"] is None and record["verdict"] == "no champion"
-            else number(d["champion"]),
+            "champion": "-" if d["champion"] is None and alone else number(d["champion"]),
             "challenger": number(d["challenger"]),
-            "delta": "-" if record["verdict"] == "no champion" else number(d["delta"], True),
+            "delta": "-" if alone else number(d["delta"], True),
             "ci": ("-" if d["low"] is None else f"[{number(d['low'], True)}, {number(d['high'], True)}]"),
-            "mark": mark(d, direction[d["metric"]]) if record["verdict"] != "no champion" else "",
+            "mark": "" if alone else mark(d, direction[d["metric"]]),
         }
         for d in record["metrics"]
     ]
@@ -210,6 +250,9 @@ def render_comment(record: dict, omit: set[str]) -> str:
     status = record["champion"]["status"]
     if status["status"] == "failed":
         warnings.append(f"The champion could not be built at `{status.get('ref')}`: {status['detail']}.")
+    left_out = left_out_line(record["holdout"])
+    if left_out:
+        warnings.append(left_out)
     return render(
         "comment.md.j2",
         icon=ICONS[record["verdict"]],
@@ -221,7 +264,7 @@ def render_comment(record: dict, omit: set[str]) -> str:
         undefined=[
             LABELS[d["metric"]]
             for d in record["metrics"]
-            if d["challenger"] is None or (record["verdict"] != "no champion" and d["delta"] is None)
+            if d["challenger"] is None or (not alone and d["delta"] is None)
         ],
         cv={
             "folds": cv["folds"],
@@ -279,9 +322,12 @@ def footer(record: dict, level: str) -> str:
         for name, key in (("Workflow run", "run"), ("Artifacts", "artifacts"))
         if key in links
     ]
-    gate, rows = record["gate"], record["holdout"]["rows"]
+    gate, holdout = record["gate"], record["holdout"]
+    alone = record["verdict"] in ABSOLUTE
+    rows = holdout["rows"] if alone else holdout["compared"]
     parts.append(
-        f"Paired bootstrap: {gate['resamples']:,} resamples of the {rows:,} holdout rows "
+        f"{'Bootstrap' if alone else 'Paired bootstrap'}: {gate['resamples']:,} resamples of the "
+        f"{rows:,} holdout rows "
         f"(seed {gate['seed']}); Δ = challenger − champion; "
         f"▲ better, ▼ worse, · no significant change at {level}"
     )

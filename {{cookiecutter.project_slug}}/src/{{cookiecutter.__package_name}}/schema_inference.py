@@ -1,8 +1,10 @@
 """`infer-schema`: write schema.py and point params.yaml at a new dataset.
 
 Bringing your own data is: put the file in data/, run infer-schema, review the
-diff of schema.py and params.yaml, train. Types come from the data; ranges and
-categories are what was observed, to be widened by hand where needed.
+diff of schema.py and params.yaml, train. Types come from the data. Checks are only
+those that new rows must pass too: the observed range of a column is a review hint
+(a comment), never a check, or every new id and every label beyond the largest seen
+would be refused.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import keyword
 import os
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from .settings import TASK_METRICS
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is not used as a feature
 MAX_CLASS_INTS = 10  # an integer target with at most this many values is a class label
+MAX_HINT_VALUES = 8  # observed text values a hint comment lists; beyond, a count and a few examples
 LINE_LENGTH = 110  # as ruff is configured in pyproject.toml
 DEFAULT_CANDIDATES = {
     "classification": {
@@ -45,6 +49,10 @@ DEFAULT_CANDIDATES = {
     },
 }
 PRIMARY = {"classification": "roc_auc", "regression": "rmse"}
+# The gate for a new data set: ROC AUC is unit-free; an error's units are the target's, so relative.
+TOLERANCE = {"classification": 0.005, "regression": "1%"}
+MIN_COMPARABLE_ROWS = 200  # gate.min_rows, or half the expected holdout when the data is small
+FEWEST_COMPARABLE_ROWS = 10
 RESERVED = set(dir(pa.DataFrameModel)) | {"Config"}
 
 
@@ -69,12 +77,20 @@ def literal(value) -> str:
 @dataclass(frozen=True)
 class Inferred:
     dtype: str  # int | float | str | bool
-    args: list[str]  # pa.Field arguments
-    comment: str | None = None
+    args: list[str]  # pa.Field arguments: checks, enforced
+    hint: str | None = None  # what was observed: for the reviewer, never checked
     usable: bool = True  # fit to be a feature
 
 
-def describe(series: pd.Series) -> Inferred:
+def describe(series: pd.Series, role: str = "feature") -> Inferred:
+    """Type, nullability and the checks that new rows must pass too; what was seen goes to `hint`.
+
+    `role` is "feature", "target" or "other" (row key, ignored). Numbers get `ge=0` when no value
+    is negative (a count, a price), never the observed maximum. Text features get their
+    categories (`isin`): the model and the service know no others, so a new one must be added by
+    hand. The target gets no categories (a class never seen is still a valid training row) and
+    other columns no checks at all (every new row has a new id).
+    """
     values = series.dropna()
     nullable = ["nullable=True"] if series.isna().any() else []
     if pd.api.types.is_bool_dtype(series):
@@ -83,35 +99,45 @@ def describe(series: pd.Series) -> Inferred:
         dtype = "int" if pd.api.types.is_integer_dtype(series) else "float"
         if values.empty:
             return Inferred(dtype, nullable)
-        bounds = [f"ge={literal(values.min())}", f"le={literal(values.max())}"]
-        return Inferred(dtype, bounds + nullable, "observed range")
+        low, high = values.min(), values.max()
+        bound = ["ge=0"] if role != "other" and low >= 0 else []
+        return Inferred(dtype, bound + nullable, f"observed: {literal(low)} to {literal(high)}")
     categories = sorted(values.astype(str).unique())
-    if len(categories) <= MAX_CATEGORIES:
+    if role == "feature" and len(categories) <= MAX_CATEGORIES:
         return Inferred("str", [f"isin={json.dumps(categories, ensure_ascii=False)}", *nullable])
-    return Inferred("str", nullable, f"{len(categories)} distinct values", usable=False)
+    shown = ", ".join(literal(c) for c in categories[:MAX_HINT_VALUES])
+    if len(categories) > MAX_HINT_VALUES:
+        examples = ", ".join(literal(c) for c in categories[:3])
+        shown = f"{len(categories)} distinct values, e.g. {examples}"
+    return Inferred("str", nullable, f"observed: {shown}", usable=len(categories) <= MAX_CATEGORIES)
 
 
 def declaration(field: str, column: str, dtype: str, args: list[str], comment: str | None) -> str:
-    """One `name: Series[type] = pa.Field(...)` line, wrapped like ruff format when long."""
+    """One `name: Series[type] = pa.Field(...)` line, wrapped like ruff format when long.
+
+    The comment trails the first line when it fits, else it goes above, wrapped.
+    """
     if field != column:
         args = [*args, f"alias={literal(column)}"]
-    suffix = f"  # {comment}" if comment else ""
     head = f"    {field}: Series[{dtype}] = pa.Field("
-    one_line = f"{head}{', '.join(args)}){suffix}"
-    if len(one_line) <= LINE_LENGTH:
-        return one_line
-    lines = [head + suffix]
-    for arg in args:
-        key, _, value = arg.partition("=")
-        if value.startswith("["):
-            lines += [
-                f"        {key}=[",
-                *(f"            {literal(v)}," for v in json.loads(value)),
-                "        ],",
-            ]
-        else:
-            lines.append(f"        {arg},")
-    return "\n".join([*lines, "    )"])
+    lines = [f"{head}{', '.join(args)})"]
+    if len(lines[0]) > LINE_LENGTH:
+        lines = [head]
+        for arg in args:
+            key, _, value = arg.partition("=")
+            if value.startswith("["):
+                items = (f"            {literal(v)}," for v in json.loads(value))
+                lines += [f"        {key}=[", *items, "        ],"]
+            else:
+                lines.append(f"        {arg},")
+        lines.append("    )")
+    if comment and len(f"{lines[0]}  # {comment}") <= LINE_LENGTH:
+        lines[0] += f"  # {comment}"
+    elif comment:
+        lines[:0] = [
+            f"    # {line}" for line in textwrap.wrap(comment, LINE_LENGTH - 6, break_on_hyphens=False)
+        ]
+    return "\n".join(lines)
 
 
 def infer_task(target: pd.Series) -> str:
@@ -127,21 +153,14 @@ def schema_source(frame: pd.DataFrame, target: str, non_features: list[str], sou
     taken: set[str] = set()
     features, others = [], []
     for column in frame.columns:
-        found = describe(frame[column])
-        args = found.args
-        if column == target and found.dtype == "str" and not any(a.startswith("isin=") for a in args):
-            categories = sorted(frame[column].dropna().astype(str).unique())
-            args = [f"isin={json.dumps(categories, ensure_ascii=False)}", *args]
-        comment = found.comment
-        if column == target:
-            comment = "the target"
-        elif column in non_features:
-            comment = "not a feature (row key or excluded)"
-        elif not found.usable:
-            comment = f"{found.comment}: not used as a feature"
-        line = declaration(field_name(str(column), taken), str(column), found.dtype, args, comment)
-        is_feature = column != target and column not in non_features and found.usable
-        (features if is_feature else others).append(line)
+        role = "target" if column == target else "other" if column in non_features else "feature"
+        found = describe(frame[column], role)
+        note = {"target": "the target", "other": "not a feature (row key or ignored)"}.get(role)
+        if role == "feature" and not found.usable:
+            note = "too many distinct values: not used as a feature"
+        comment = "; ".join(filter(None, [note, found.hint])) or None
+        line = declaration(field_name(str(column), taken), str(column), found.dtype, found.args, comment)
+        (features if role == "feature" and found.usable else others).append(line)
     if not features:
         raise ParamsError(f"{source}: no usable feature columns besides the target and excluded columns")
     return render("schema.py.j2", source=source, features=features, others=others)
@@ -170,11 +189,12 @@ def read_params_document(params_path: Path) -> CommentedMap:
 
 
 def update_params(
-    doc: CommentedMap, data_path: str, target: str, task: str, row_key: list[str], positive
+    doc: CommentedMap, data_path: str, target: str, task: str, row_key: list[str], positive, rows: int
 ) -> None:
     """Point params at the new data; a new task also resets the metrics and candidates.
 
-    The data section is replaced rather than edited: its comments described the old data.
+    The data section is replaced rather than edited: its comments described the old data. The
+    gate's tolerance and minimum rows are set for this data: the old ones were in its units and size.
     """
     section = CommentedMap(path=data_path, target=target, row_key=row_key)
     if positive is not None:  # quoted, so `yes`/`no` stay strings for every YAML reader
@@ -188,6 +208,10 @@ def update_params(
         doc["metrics"] = list(TASK_METRICS[task])
         doc["train"]["primary_metric"] = PRIMARY[task]
         doc["train"]["candidates"] = DEFAULT_CANDIDATES[task]
+    if "gate" in doc:
+        holdout = int(rows * doc.get("split", {}).get("holdout_fraction", 0.2))
+        doc["gate"]["tolerance"] = TOLERANCE[task]
+        doc["gate"]["min_rows"] = min(MIN_COMPARABLE_ROWS, max(FEWEST_COMPARABLE_ROWS, holdout // 2))
 
 
 def infer(
@@ -214,7 +238,7 @@ def infer(
     positive = positive_class(frame[target]) if task == "classification" else None
     relative = Path(os.path.relpath(Path(data_path).resolve(), params_path.resolve().parent)).as_posix()
     source = schema_source(frame, target, [*row_key, *ignore], source=relative)
-    update_params(doc, relative, target, task, row_key, positive)
+    update_params(doc, relative, target, task, row_key, positive, len(frame))
     schema_path.write_text(source, encoding="utf-8")
     with params_path.open("w", encoding="utf-8") as fh:
         YAML().dump(doc, fh)

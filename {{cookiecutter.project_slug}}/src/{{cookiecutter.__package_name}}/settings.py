@@ -6,10 +6,19 @@ that silently changes results, so a typo is an error, not a different model.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML, YAMLError
 
 from .errors import ParamsError
@@ -23,6 +32,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 }
 Name = Annotated[str, Field(min_length=1)]
 ParamValue = int | float | str | bool | None
+RELATIVE = re.compile(r"\d+(\.\d+)?\s*%")  # a tolerance relative to the champion, e.g. "1%"
 
 
 class Strict(BaseModel):
@@ -61,10 +71,34 @@ class Train(Strict):
 class Gate(Strict):
     """The pull-request check: fail only on a regression of the primary metric we are confident about."""
 
-    tolerance: float = Field(ge=0, description="how much worse the primary metric may get, in its own units")
+    tolerance: float | str = Field(
+        description="how much worse the primary metric may get: in its own units (0.005) "
+        "or relative to the champion's value ('1%')"
+    )
     confidence: float = Field(gt=0.5, lt=1, description="level of the bootstrap confidence intervals")
     resamples: int = Field(ge=100, le=100_000)
     seed: int
+    min_rows: int = Field(
+        ge=1, description="fewer holdout rows that neither model trained on: 'not comparable', no verdict"
+    )
+
+    @field_validator("tolerance")
+    @classmethod
+    def _number_or_percentage(cls, value: float | str) -> float | str:
+        if isinstance(value, str):
+            if RELATIVE.fullmatch(value) is None:
+                advice = "use a number in the metric's units (0.005) or a percentage ('1%')"
+                raise ValueError(f"{value!r}: {advice}")
+            return value.replace(" ", "")
+        if value < 0:
+            raise ValueError("must be 0 or more")
+        return value
+
+    def allowed_loss(self, champion: float) -> float:
+        """The tolerance in the metric's units, for a champion scoring `champion`."""
+        if isinstance(self.tolerance, str):
+            return abs(champion) * float(self.tolerance.rstrip("%")) / 100
+        return self.tolerance
 
 
 class FileSource(Strict):
@@ -117,16 +151,21 @@ class Params(Strict):
     gate: Gate
     drift: Drift
     serving: Serving
-    _root: Path = PrivateAttr(default=Path())
+    _file: Path = PrivateAttr(default=Path("params.yaml"))
+
+    @property
+    def file(self) -> Path:
+        """The params file these were loaded from."""
+        return self._file
 
     @property
     def root(self) -> Path:
         """The folder holding params.yaml: relative paths in it start here."""
-        return self._root
+        return self._file.parent
 
     @property
     def data_path(self) -> Path:
-        return self._root / self.data.path
+        return self.root / self.data.path
 
     @model_validator(mode="after")
     def _metrics_fit_the_task(self) -> Params:
@@ -163,7 +202,7 @@ def load_params(path: Path | str = "params.yaml") -> Params:
         params = Params.model_validate(raw)
     except ValidationError as err:
         raise ParamsError(f"{path}: invalid params\n{format_errors(err)}") from None
-    params._root = path.parent
+    params._file = path
     return params
 
 

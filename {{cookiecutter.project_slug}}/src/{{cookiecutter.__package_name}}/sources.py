@@ -27,21 +27,27 @@ def describe(source: FileSource | SqlSource) -> str:
 
 
 def load_current(params: Params) -> pd.DataFrame:
-    """The current rows from the configured source; errors say which source and why."""
+    """The current rows from the configured source: empty when there are none yet (not an error).
+
+    A source that cannot be read (a corrupt file, an unset or unusable URL, a failing query) is an
+    error that says which source and why.
+    """
     source = params.drift.source
-    frame = read_files(params.root, source) if isinstance(source, FileSource) else read_sql(source)
-    if frame.empty:
-        raise DataError(f"drift.source: no current rows in {describe(source)}")
-    return frame
+    return read_files(params.root, source) if isinstance(source, FileSource) else read_sql(source)
 
 
 def read_files(root: Path, source: FileSource) -> pd.DataFrame:
-    paths = sorted(p for p in root.glob(source.path) if p.suffix.lower() in READERS)
+    """Every CSV/Parquet file the glob matches; none matching, or header-only files, is no rows."""
+    matches = sorted(p for p in root.glob(source.path) if p.is_file())
+    paths = [p for p in matches if p.suffix.lower() in READERS]
+    if matches and not paths:
+        names = ", ".join(p.name for p in matches[:5])
+        raise DataError(f"drift.source.path: {source.path!r} matches no CSV or Parquet file, only {names}")
     if not paths:
-        raise DataError(f"drift.source.path: no CSV or Parquet files match {source.path!r} (in {root})")
+        return pd.DataFrame()
     # Text features as pandas categories: a million rows of Python strings would take ~0.7 GB.
     categorical = feature_columns()[1]
-    frames = [read_table(p, categorical=categorical) for p in paths]
+    frames = [read_table(p, categorical=categorical, allow_empty=True) for p in paths]
     frame = pd.concat(frames, ignore_index=True)
     return frame.astype({c: "category" for c in categorical if c in frame.columns})
 
@@ -52,7 +58,10 @@ def read_sql(source: SqlSource, now: datetime | None = None) -> pd.DataFrame:
 
     url = os.environ.get(source.url_env)
     if not url:
-        raise DataError(f"drift.source.url_env: the environment variable {source.url_env} is not set")
+        raise DataError(
+            f"drift.source.url_env: the environment variable {source.url_env} is not set: set the repository "
+            f"secret {source.url_env} (drift.yml passes DRIFT_DATABASE_URL to the job) or export it locally"
+        )
     since = (now or datetime.now(UTC)) - timedelta(days=source.window_days)
     try:
         engine = create_engine(url)

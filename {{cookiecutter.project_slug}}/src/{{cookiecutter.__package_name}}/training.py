@@ -125,7 +125,7 @@ def train(params: Params, out_dir: Path) -> dict:
         classes=classes,
         positive_class=positive,
     )
-    models.save(model, info, metrics, out_dir)
+    models.save(model, info, metrics, frame.index.isin(parts.train.index), out_dir)
     return metrics
 
 

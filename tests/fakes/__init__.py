@@ -1,0 +1,1 @@
+"""Fakes of GitHub and its tools for the workflow tests (see README.md)."""

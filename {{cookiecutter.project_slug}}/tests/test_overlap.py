@@ -1,0 +1,161 @@
+"""A fair review scores both models only on holdout rows neither trained on, whatever a PR changes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from support import pkg, write_small_params
+
+comparison, data, models, overlap = pkg("comparison"), pkg("data"), pkg("models"), pkg("overlap")
+reports, review, settings, training = pkg("reports"), pkg("review"), pkg("settings"), pkg("training")
+
+
+def table(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["id", "x", "y"]).astype(str)
+
+
+BASE = table([(1, "a", 0), (2, "b", 1), (3, "c", 0), (4, "d", 1)])
+TRAINED = np.array([True, True, True, False])  # the champion held out row 4
+
+
+def test_rows_the_champion_trained_on_are_left_out():
+    head = BASE.copy()
+    moved = np.array([True, False, False, True])  # a new salt put rows 1 and 4 in the holdout
+    found = overlap.find(BASE, TRAINED, head, moved, keys=[[]])
+    assert found.keep.tolist() == [False, True]  # row 1 was trained on; row 4 was not
+    assert found.left_out == {"same row": 1, "same key": 0, "edited row": 0}
+
+
+def test_appended_rows_are_all_kept():
+    head = pd.concat([BASE, table([(5, "e", 1), (6, "f", 0)])], ignore_index=True)
+    found = overlap.find(BASE, TRAINED, head, np.array([0, 0, 0, 1, 1, 1], bool), keys=[[]])
+    assert found.keep.all() and sum(found.left_out.values()) == 0
+
+
+def test_a_row_with_the_same_key_but_new_values_is_left_out():
+    head = table([(1, "a", 1), (2, "b", 1), (3, "c", 0), (4, "d", 1)])  # row 1 relabelled
+    found = overlap.find(BASE, TRAINED, head, np.array([1, 0, 0, 1], bool), keys=[["id"]])
+    assert found.keep.tolist() == [False, True]
+    assert found.left_out["same key"] == 1
+
+
+def test_an_edited_row_without_a_key_is_followed_through_the_diff():
+    """Without a key a row's identity is its content: an edit makes a 'new' row the champion saw."""
+    head = table([(1, "a", 0), (2, "B", 1), (3, "c", 0), (4, "d", 1), (5, "e", 0)])  # row 2 edited, 5 added
+    found = overlap.find(BASE, TRAINED, head, np.array([0, 1, 0, 1, 1], bool), keys=[[]])
+    assert found.keep.tolist() == [False, True, True]
+    assert found.left_out == {"same row": 0, "same key": 0, "edited row": 1}
+
+
+def test_a_new_column_still_matches_rows_on_the_columns_both_files_have():
+    head = BASE.assign(z="1")
+    found = overlap.find(BASE, TRAINED, head, np.array([1, 1, 0, 0], bool), keys=[[]])
+    assert found.keep.tolist() == [False, False]
+
+
+def test_without_a_record_of_trained_rows_every_base_row_counts():
+    found = overlap.find(BASE, None, BASE, np.array([0, 0, 0, 1], bool), keys=[[]])
+    assert found.keep.tolist() == [False] and not found.trained_rows_known
+
+
+def test_a_record_of_another_file_is_not_trusted():
+    found = overlap.find(BASE, np.array([False]), BASE, np.array([0, 0, 0, 1], bool), keys=[[]])
+    assert found.keep.tolist() == [False]
+
+
+def test_train_records_the_rows_it_trained_on(trained, params, metrics):
+    rows = overlap.read_trained_rows(trained)
+    frame = data.load_training_data(params)
+    assert len(rows) == len(frame) and rows.sum() == metrics["train"]["rows"]
+    assert not (rows & data.holdout_mask(frame, params)).any()
+
+
+# --- through `compare`, in a git repository: base commit, then a pull request that changes the split
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    git(repo, *identity, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def one_forest(params_path: Path, **changes) -> Path:
+    """Rewrite params: one random-forest candidate on both sides (so only the split differs)."""
+    raw = settings.read_yaml(params_path)
+    raw["train"]["candidates"] = {"random_forest": {"estimator": "random_forest", "params": {}}}
+    for section, values in changes.items():
+        raw[section] = {**raw[section], **values}
+    return write_small_params(raw, params_path)
+
+
+def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_changes: dict) -> tuple[dict, str]:
+    """Train the champion at a base commit, change params on a branch, compare as train.yml does."""
+    repo = own_project.parent
+    git(repo, "init", "-q", "-b", "main")
+    one_forest(own_project, **base_changes)
+    base = commit(repo, "base")
+    champion = tmp_path / "champion"
+    training.train(settings.load_params(own_project), champion / review.MODEL_DIR)
+    one_forest(own_project, **head_changes)
+    commit(repo, "the pull request")
+    params = settings.load_params(own_project)
+    holdout = tmp_path / "holdout.csv"
+    review.write_holdout(params, holdout)
+    models.predict_file(champion / review.MODEL_DIR, holdout, champion / review.PREDICTIONS)
+    review.write_status(champion, "ok", ref=base)
+    review.score_here(params, holdout, tmp_path / "challenger")
+    record = comparison.compare(params, holdout, champion, tmp_path / "challenger", base)
+    return record, reports.review_comment(record)
+
+
+def test_a_new_salt_is_judged_only_on_rows_neither_model_trained_on(own_project, tmp_path):
+    """Same model, new salt: before, the champion predicted its own training rows and won by far."""
+    record, comment = review_pr(
+        own_project, tmp_path, {"gate": {"min_rows": 20}}, {"split": {"salt": "another-salt"}}
+    )
+    holdout = record["holdout"]
+    assert holdout["left_out"]["same row"] > 0.6 * holdout["rows"]  # ~80% were in the base's training set
+    assert holdout["compared"] == holdout["rows"] - sum(holdout["left_out"].values())
+    assert record["verdict"] in {"no significant change", "better"}, comment
+    assert (
+        f"{sum(holdout['left_out'].values()):,} of the {holdout['rows']:,} holdout rows were left out "
+        "because the champion trained on them" in comment
+    )
+    assert f"resamples of the {holdout['compared']:,} holdout rows" in comment
+
+
+def test_too_few_comparable_rows_is_not_comparable_and_fails(own_project, tmp_path, monkeypatch):
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    record, comment = review_pr(own_project, tmp_path, {}, {"split": {"salt": "another-salt"}})
+    assert record["verdict"] == "not comparable"
+    assert comment.splitlines()[1] == "## ⚠️ Model review: not comparable"
+    assert "fewer than `gate.min_rows` (200), so there is no verdict and this check fails" in comment
+    assert comparison.OUTPUT_KEYS[record["verdict"]] == "not-comparable"
+
+
+def test_the_params_diff_shows_only_what_the_file_changed(own_project, tmp_path):
+    record, comment = review_pr(own_project, tmp_path, {"gate": {"min_rows": 20}}, {"gate": {"min_rows": 20}})
+    assert record["changes"]["params"] == []
+    assert "Params: unchanged" in comment and "(absent)" not in comment
+
+
+def test_a_relative_tolerance_is_applied_to_the_champion_and_named(own_project, tmp_path):
+    changes = {"gate": {"min_rows": 20, "tolerance": "50%"}}
+    record, comment = review_pr(own_project, tmp_path, changes, {**changes, "split": {"salt": "s2"}})
+    champion = record["metrics"][0]["champion"]
+    assert record["gate"]["allowed_loss"] == pytest.approx(abs(champion) / 2)
+    label = reports.LABELS[record["primary_metric"]]
+    assert f"50% of the champion's {label} ({abs(champion) / 2:.4g})" in comment
+    assert json.loads(json.dumps(record))  # comparison.json stays plain JSON
