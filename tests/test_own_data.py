@@ -85,7 +85,8 @@ def own(request, tmp_path_factory) -> dict:
     assert "rows match the schema" in cli(project, "validate").stdout
     assert "Holdout" in cli(project, "train").stdout
     git_init(project)
-    return {"project": project, "task": task, "tmp": tmp, "main": commit(project, "own data"),
+    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    return {"project": project, "task": task, "tmp": tmp, "main": main,
             "github": FakeGitHub(tmp / "github", repo="acme/own-model")}  # fmt: skip
 
 

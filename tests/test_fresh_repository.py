@@ -1,0 +1,54 @@
+"""Tier 3: day one. A project baked and committed as is, in a new GitHub repository with nothing
+configured (no labels beyond GitHub's defaults, no current data, no secrets but GITHUB_TOKEN): its
+first push releases, its model review runs, and its weekly drift check is green without opening a
+pull request or an issue. (`tests/test_ci_workflow.py` runs ci.yml on the same kind of bake.)
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from act_runner import act
+from conftest import bake, git_init, run
+from fakes.github import FakeGitHub
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("fresh")
+    project = bake(tmp / "repo")
+    git_init(project)
+    sha = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    return {"project": project, "tmp": tmp, "sha": sha, "github": FakeGitHub(tmp / "github", repo="acme/new")}
+
+
+def test_the_weekly_drift_check_is_green_and_says_what_to_configure(fresh):
+    done = act(fresh["project"], "drift.yml", "schedule", fresh["tmp"] / "drift", {}, github=fresh["github"])
+    assert done.returncode == 0, done.log[-4000:]
+    assert "drift.source" in done.summary  # what to configure
+    assert fresh["github"].pulls() == [] and fresh["github"].issues() == []
+
+
+def test_the_model_review_runs_on_the_first_commit(fresh):
+    payload = {"inputs": {"base": fresh["sha"]}}
+    done = act(fresh["project"], "train.yml", "workflow_dispatch", fresh["tmp"] / "review", payload,
+               github=fresh["github"])  # fmt: skip
+    assert done.returncode == 0, done.log[-4000:]
+    comment = (fresh["github"].artifact("model-review", done.run_id) / "comment.md").read_text()
+    assert "Model review: no significant change" in comment  # the same commit on both sides
+
+
+def test_the_first_push_releases_with_an_unreviewed_card(fresh):
+    tmp = fresh["tmp"] / "release"
+    env = ("--env", f"BENTOML_HOME={tmp / 'bentoml'}")
+    payload = {"ref": "refs/heads/main", "after": fresh["sha"]}
+    done = act(fresh["project"], "release.yml", "push", tmp, payload, act_args=env, github=fresh["github"],
+               env={"PATH": os.environ["PATH"]})  # fmt: skip
+    assert done.returncode == 0, done.log[-4000:]
+    (release,) = fresh["github"].releases()
+    card = fresh["github"].release_asset(release["tag"], "MODEL_CARD.md").read_text()
+    assert "no pull-request review was found for this commit" in card
