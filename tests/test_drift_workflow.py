@@ -1,42 +1,27 @@
-"""Tier 3: drift.yml under act. Drift with labels opens ONE retraining PR (updated, not duplicated,
-on the next run) whose CI is started by an app token or, without one, by an explicit dispatch;
-drift without labels opens ONE issue instead. `gh` is a recording stand-in on PATH.
+"""Tier 3: drift.yml under act, against the fake GitHub (tests/fakes). Drift with labelled rows to add
+opens ONE retraining PR carrying exactly the training data and its manifest (left alone by an identical
+re-run), whose review is started by an app token or, without one, by an explicit dispatch; drift with
+nothing to add opens ONE issue instead (creating the `drift` label a new repository lacks); no current
+data at all is a green run whose summary says what to configure.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import re
 from pathlib import Path
 
 import pytest
 
 from act_runner import act
 from conftest import BIN, bake, git_init, run
+from fakes.github import FakeGitHub
 
 pytestmark = pytest.mark.slow
-FAKE_GH = """#!/usr/bin/env bash
-# Records every call; keeps one issue number, as GitHub would.
-printf '%s\\n' "$*" >> "$ACT_ARTIFACTS/gh.log"
-state="$ACT_ARTIFACTS/issue-number"
-while [ $# -gt 0 ]; do
-  [ "$1" = "--body-file" ] && cp "$2" "$ACT_ARTIFACTS/issue-body.md"
-  args+=("$1"); shift
-done
-case "${args[0]} ${args[1]}" in
-  "issue list") [ -f "$state" ] && cat "$state" ;;
-  "issue create") echo 7 > "$state" ;;
-esac
-exit 0
-"""
-
-
-@pytest.fixture(scope="module")
-def fake_gh(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("gh")
-    (folder / "gh").write_text(FAKE_GH)
-    (folder / "gh").chmod(0o755)
-    return folder
+REPO = "acme/churn-model"
+DATA = "data/bank-marketing.csv"
+CREATE_PR = "peter-evans/create-pull-request"
+DISPATCH = ["workflow", "run", "train.yml", "--ref", "retrain/drift"]
+ISSUE_TITLE = "Data drift: no new labelled rows to retrain on"
 
 
 def drifted_repo(root: Path, labels: bool, period: str = "later") -> Path:
@@ -53,78 +38,169 @@ def drifted_repo(root: Path, labels: bool, period: str = "later") -> Path:
     return project
 
 
-def run_drift(project: Path, tmp: Path, fake_gh: Path, *act_args: str):
-    path = f"{fake_gh}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"
+def new_github(tmp: Path) -> FakeGitHub:
+    """A repository as GitHub creates it: the default labels only (no `drift` label)."""
+    return FakeGitHub(tmp / "github", repo=REPO)
+
+
+def run_drift(project: Path, tmp: Path, github: FakeGitHub, *act_args: str):
     args = ("--secret", "GITHUB_TOKEN=workflow-token", *act_args)
-    return act(project, "drift.yml", "workflow_dispatch", tmp, {}, artifacts=tmp / "artifacts", act_args=args,
-               env={"PATH": path})  # fmt: skip
+    return act(project, "drift.yml", "workflow_dispatch", tmp, {}, act_args=args, github=github)
 
 
-def state(tmp: Path, name: str):
-    path = tmp / "artifacts" / name
-    return json.loads(path.read_text()) if path.suffix == ".json" else path.read_text()
+def file_diffs(diff: str) -> dict[str, str]:
+    """A unified diff cut into the diff of each file, keyed by its path."""
+    parts = re.split(r"^diff --git a/\S+ b/(\S+)\n", diff, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
-def test_drift_with_labels_opens_one_pr_and_dispatches_its_review(tmp_path, fake_gh):
+def changed_lines(file_diff: str, sign: str) -> list[str]:
+    return [
+        line[1:]
+        for line in file_diff.splitlines()
+        if line.startswith(sign) and not line.startswith(("+++", "---"))
+    ]
+
+
+def head(project: Path) -> str:
+    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+
+
+def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispatches_its_review(tmp_path):
     project = drifted_repo(tmp_path / "repo", labels=True)
+    tracked = run(["git", "ls-files", "data/current"], project).stdout.split()
+    assert tracked == ["data/current/simulated.csv"]  # committed current data must not ride along
+    github = new_github(tmp_path)
 
-    first = run_drift(project, tmp_path, fake_gh)
+    first = run_drift(project, tmp_path / "first", github)
 
     assert first.returncode == 0, first.log[-4000:]
-    (pr,) = state(tmp_path, "pull-requests.json").values()
+    (call,) = first.calls(CREATE_PR)
+    assert call["branch"] == "retrain/drift" and call["labels"] == "drift"
+    assert call["add-paths"] == f"{DATA},data/manifest.json"  # the check job's `files` output
+    (created,) = first.outputs(CREATE_PR)
+    assert created["pull-request-operation"] == "created" and created["pull-request-number"] == "1"
+    (pr,) = github.pulls()
+    assert pr["number"] == 1 and pr["state"] == "open" and pr["labels"] == ["drift"]
+    assert pr["head"]["ref"] == "retrain/drift" and pr["head"]["sha"] == github.branch_sha("retrain/drift")
+    assert pr["base"] == {"ref": "main", "sha": head(project)}
     assert pr["title"].startswith("Retrain on drifted data (20")
     assert pr["token"] == "workflow-token"  # no app configured: the fallback token
     assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
     assert "## 🌊 Data drift" in pr["body"]  # the drift summary, as in the job summary
-    assert "[Drift check run](" in pr["body"] and "#artifacts)" in pr["body"]
-    added = [line for line in pr["diff"].splitlines() if line.startswith("+") and not line.startswith("+++")]
-    assert len(added) == 1500 and pr["new"] == ["data/manifest.json"]
-    assert state(tmp_path, "gh.log") == "workflow run train.yml --ref retrain/drift\n"
-    (call,) = first.calls("peter-evans/create-pull-request")
-    assert call["branch"] == "retrain/drift" and call["labels"] == "drift"
+    assert f"[Drift check run](https://github.com/{REPO}/actions/runs/{first.run_id})" in pr["body"]
+    assert f"/actions/runs/{first.run_id}#artifacts)" in pr["body"]
+    assert pr["files"] == [DATA, "data/manifest.json"]  # exactly these: no current data, no reports
+    diffs = file_diffs(github.pull_diff(1))
+    assert sorted(diffs) == [DATA, "data/manifest.json"]
+    assert len(changed_lines(diffs[DATA], "+")) == 1500 and changed_lines(diffs[DATA], "-") == []
+    assert "new file mode" in diffs["data/manifest.json"]
+    staged = github.artifact("retrain-data", run_id=first.run_id)  # what the check job handed over
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()) == [
+        DATA,
+        "data/manifest.json",
+    ]
+    assert github.gh_calls() == [DISPATCH]
+    (review,) = reviews = [r for r in github.runs() if r["workflow"] == "train.yml"]
+    assert review["event"] == "workflow_dispatch" and review["status"] == "queued"
+    assert review["headBranch"] == "retrain/drift" and review["headSha"] == pr["head"]["sha"]
 
-    second = run_drift(project, tmp_path, fake_gh)  # still drifting: the same PR is updated
+    second = run_drift(project, tmp_path / "second", github)  # still drifting, the same rows to add
+
     assert second.returncode == 0, second.log[-4000:]
-    assert list(state(tmp_path, "pull-requests.json")) == ["retrain/drift"]
-    assert state(tmp_path, "pr-operations.log") == "created\nupdated\n"
-    assert state(tmp_path, "gh.log").count("workflow run") == 2
+    (same,) = second.outputs(CREATE_PR)  # what the real action says: the branch already has them
+    assert same["pull-request-operation"] == "none" and same["pull-request-number"] == "1"
+    assert same["pull-request-head-sha"] == created["pull-request-head-sha"]
+    (pr,) = github.pulls()
+    assert pr["state"] == "open" and pr["files"] == [DATA, "data/manifest.json"]
+    assert github.branch_sha("retrain/drift") == created["pull-request-head-sha"]
+    assert github.gh_calls() == [DISPATCH]  # no second review of an unchanged branch
+    assert [r for r in github.runs() if r["workflow"] == "train.yml"] == reviews
 
 
-def test_with_an_app_configured_its_token_opens_the_pr_and_nothing_is_dispatched(tmp_path, fake_gh):
+def test_with_an_app_configured_its_token_opens_the_pr_and_nothing_is_dispatched(tmp_path):
     project = drifted_repo(tmp_path / "repo", labels=True)
+    github = new_github(tmp_path)
 
-    result = run_drift(project, tmp_path, fake_gh, "--var", "DRIFT_APP_CLIENT_ID=42", "--secret",
+    result = run_drift(project, tmp_path / "act", github, "--var", "DRIFT_APP_CLIENT_ID=42", "--secret",
                        "DRIFT_APP_PRIVATE_KEY=pem")  # fmt: skip
 
     assert result.returncode == 0, result.log[-4000:]
     (app,) = result.calls("actions/create-github-app-token")
     assert app["client-id"] == "42" and app["permission-contents"] == "write"
-    (pr,) = state(tmp_path, "pull-requests.json").values()
+    (pr,) = github.pulls()
     assert pr["token"] == "app-installation-token"
-    assert not (tmp_path / "artifacts" / "gh.log").exists()  # the app's PR starts its own checks
+    assert pr["files"] == [DATA, "data/manifest.json"]
+    assert github.gh_calls() == []  # the app's PR starts its own checks
+    assert [r["databaseId"] for r in github.runs()] == [result.run_id]
 
 
-def test_drift_without_labels_opens_then_updates_one_issue(tmp_path, fake_gh):
+def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue(tmp_path):
     project = drifted_repo(tmp_path / "repo", labels=False)
+    github = new_github(tmp_path)
+    assert "drift" not in github.labels()
 
-    first = run_drift(project, tmp_path, fake_gh)
-    second = run_drift(project, tmp_path, fake_gh)
+    first = run_drift(project, tmp_path / "first", github)
 
-    assert first.returncode == 0 and second.returncode == 0, second.log[-4000:]
-    calls = state(tmp_path, "gh.log").splitlines()
-    assert calls[1].startswith("issue create --title Data drift without labels to retrain on --label drift")
-    assert calls[3] == "issue edit 7 --body-file reports/drift/summary.md"  # the same issue, updated
-    assert state(tmp_path, "issue-body.md").startswith("## 🌊 Data drift")
-    assert not (tmp_path / "artifacts" / "pull-requests.json").exists()
+    assert first.returncode == 0, first.log[-4000:]
+    summary = (github.artifact("drift-report", run_id=first.run_id) / "summary.md").read_text()
+    assert summary.startswith("## 🌊 Data drift")
+    (issue,) = github.issues()
+    assert issue["title"] == ISSUE_TITLE and issue["labels"] == ["drift"] and issue["state"] == "open"
+    assert issue["body"] == summary
+    (label,) = [label for label in github.state()["labels"] if label["name"] == "drift"]
+    assert label["color"] == "d93f0b" and label["description"] == "The data drifted (drift.yml)"
+    label_create = ["label", "create", "drift", "--force", "--color", "d93f0b", "--description",
+                    "The data drifted (drift.yml)"]  # fmt: skip
+    issue_list = ["issue", "list", "--label", "drift", "--state", "open", "--limit", "1", "--json",
+                  "number", "--jq", ".[0].number // empty"]  # fmt: skip
+    create = ["issue", "create", "--title", ISSUE_TITLE, "--label", "drift", "--body-file",
+              "reports/drift/summary.md"]  # fmt: skip
+    assert github.gh_calls() == [label_create, issue_list, create]
+
+    with github.transaction() as state:  # a stale body, so that the update is visible
+        state["issues"][0]["body"] = "last week's summary"
+    second = run_drift(project, tmp_path / "second", github)
+
+    assert second.returncode == 0, second.log[-4000:]
+    (issue,) = github.issues()  # the same issue, updated
+    assert issue["number"] == 1 and issue["body"] == summary
+    edit = ["issue", "edit", "1", "--body-file", "reports/drift/summary.md"]
+    assert github.gh_calls()[3:] == [label_create, issue_list, edit]
+    assert github.pulls() == [] and first.calls(CREATE_PR) == second.calls(CREATE_PR) == []
 
 
-def test_no_drift_opens_nothing(tmp_path, fake_gh):
+def test_no_drift_opens_nothing(tmp_path):
     """E.g. after the retraining PR was merged: current data like the training data, no PR, no issue."""
     project = drifted_repo(tmp_path / "repo", labels=True, period="reference")
+    github = new_github(tmp_path)
 
-    result = run_drift(project, tmp_path, fake_gh)
+    result = run_drift(project, tmp_path / "act", github)
 
     assert result.returncode == 0, result.log[-4000:]
     assert "## ✅ No data drift" in result.summary
-    assert result.calls("peter-evans/create-pull-request") == []
-    assert not (tmp_path / "artifacts" / "gh.log").exists()
+    assert result.calls(CREATE_PR) == []
+    assert github.gh_calls() == [] and github.pulls() == [] and github.issues() == []
+
+
+def test_a_fresh_repository_without_current_data_passes_and_says_what_to_configure(tmp_path):
+    """The scheduled check of a repository committed as baked: no data/current/ at all."""
+    project = bake(tmp_path / "repo")
+    git_init(project)
+    assert not (project / "data" / "current").exists()
+    github = new_github(tmp_path)
+
+    result = run_drift(project, tmp_path / "act", github)
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert "## ⏸️ No drift verdict: no current data yet" in result.summary
+    assert "There is no current data in" in result.summary
+    assert "`drift.source.path`" in result.summary and "DRIFT_DATABASE_URL" in result.summary
+    assert "simulate-drift" in result.summary
+    assert result.calls(CREATE_PR) == []
+    assert github.pulls() == [] and github.issues() == []
+    assert github.gh_calls() == []  # no gh issue / label call
+    assert "drift" not in github.labels()
+    with pytest.raises(FileNotFoundError):
+        github.artifact("retrain-data")
+    assert (github.artifact("drift-report", run_id=result.run_id) / "summary.md").is_file()

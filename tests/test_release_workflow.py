@@ -1,6 +1,8 @@
-"""Tier 3: merge-to-release under act. A PR is reviewed by train.yml, merged, and release.yml
-retrains at the merge commit, checks the model against that review, builds the bento for real,
-and hands the image and the GitHub Release to (recorded) docker actions and `gh`.
+"""Tier 3: merge-to-release under act, against the fake GitHub (tests/fakes). A PR is reviewed by
+train.yml, merged, and release.yml retrains at the merge commit, checks the model against that review
+(found through the pull request of the commit and its train.yml run), builds the bento for real, and
+hands the image to (recorded) docker actions and the release to `gh`. deploy.yml (kubernetes) refuses
+to start without what it needs, and on a push deploys the latest release's image, if there is one.
 """
 
 from __future__ import annotations
@@ -14,23 +16,11 @@ import pytest
 
 from act_runner import act
 from conftest import BIN, bake, git_init, run
+from fakes.github import FakeGitHub, find_pull
 from test_review_workflow import QUICK, commit, edit_params
 
 pytestmark = pytest.mark.slow
-FAKE_GH = """#!/usr/bin/env bash
-# Answers the release workflow's questions from files the test writes; records every call.
-printf '%s\\n' "$*" >> "$ACT_ARTIFACTS/gh.log"
-case "$1 $2" in
-  "api "*) cat "$ACT_ARTIFACTS/pr-head" 2>/dev/null ;;
-  "run list") cat "$ACT_ARTIFACTS/review-run" 2>/dev/null ;;
-  "release create")
-    while [ $# -gt 0 ]; do
-      [ "$1" = "--notes-file" ] && cp "$2" "$ACT_ARTIFACTS/release-notes.md"
-      shift
-    done ;;
-esac
-exit 0
-"""
+REPO = "Acme/Churn-Model"  # GitHub keeps the case; image names must be lower case
 
 
 @pytest.fixture(scope="module")
@@ -40,39 +30,47 @@ def merged(tmp_path_factory) -> dict:
     project = bake(tmp / "repo", task="regression")
     edit_params(project, QUICK)
     git_init(project)
-    run(["git", "remote", "add", "origin", "https://github.com/Acme/Churn-Model.git"], project)
+    run(["git", "remote", "add", "origin", f"https://github.com/{REPO}.git"], project)
+    github = FakeGitHub(tmp / "github", repo=REPO)
     main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
     run(["git", "checkout", "-q", "-b", "more-data"], project)
     data = project / "data" / "bike-sharing-hour.csv"
     later = (project / "data" / "later" / "bike-sharing-hour.csv").read_text().splitlines()
     data.write_text(data.read_text() + "\n".join(later[1:101]) + "\n")
     head = commit(project, "100 more rows")
-    payload = {"pull_request": {"number": 7, "base": {"sha": main, "ref": "main"}, "head": {"sha": head}}}
-    review = act(project, "train.yml", "pull_request", tmp / "review", payload, artifacts=tmp / "artifacts")
+    payload = {
+        "pull_request": {
+            "number": 7,
+            "base": {"sha": main, "ref": "main"},
+            "head": {"sha": head, "ref": "more-data"},
+        }
+    }
+    review = act(project, "train.yml", "pull_request", tmp / "review", payload, github=github)
     assert review.returncode == 0, review.log[-4000:]
     run(["git", "checkout", "-q", "main"], project)
     run(["git", "merge", "-q", "--ff-only", "more-data"], project)
-
-    gh = tmp / "gh"
-    gh.mkdir()
-    (gh / "gh").write_text(FAKE_GH)
-    (gh / "gh").chmod(0o755)
-    (tmp / "artifacts" / "pr-head").write_text(head + "\n")
-    (tmp / "artifacts" / "review-run").write_text("4242\n")
-    return {"project": project, "tmp": tmp, "head": head, "gh": gh}
+    with github.transaction() as state:  # GitHub closes the merged pull request
+        find_pull(state, 7).update(state="closed", merged=True, merge_commit_sha=head)
+    return {"project": project, "tmp": tmp, "head": head, "github": github, "review_run": review.run_id}
 
 
 def release(merged: dict, name: str, *act_args: str):
     tmp = merged["tmp"]
-    path = f"{merged['gh']}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}"
     bentoml_home = f"BENTOML_HOME={tmp / name / 'bentoml'}"
     args = ("--env", bentoml_home, "--secret", "GITHUB_TOKEN=workflow-token", *act_args)
     payload = {"ref": "refs/heads/main", "after": merged["head"]}
-    return act(merged["project"], "release.yml", "push", tmp / name, payload, artifacts=tmp / "artifacts",
-               act_args=args, env={"PATH": path})  # fmt: skip
+    return act(merged["project"], "release.yml", "push", tmp / name, payload, act_args=args,
+               github=merged["github"])  # fmt: skip
+
+
+def reviewed_metrics(merged: dict) -> Path:
+    """The metrics the review uploaded, in its artifact on the fake GitHub."""
+    review = merged["github"].artifact("model-review", run_id=merged["review_run"])
+    return review / "challenger" / "model" / "metrics.json"
 
 
 def test_merge_publishes_image_and_release_with_the_model_card(merged):
+    github = merged["github"]
     done = release(merged, "first")
     assert done.returncode == 0, done.log[-6000:]
     sha = merged["head"]
@@ -83,24 +81,40 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
     (login,) = done.calls("docker/login-action")
     assert login["registry"] == "ghcr.io"
 
-    gh_calls = (merged["tmp"] / "artifacts" / "gh.log").read_text().splitlines()
-    (create,) = [c for c in gh_calls if c.startswith("release create")]
-    tag = create.split()[2]
-    assert re.fullmatch(rf"model-\d{{4}}-\d{{2}}-\d{{2}}-{sha[:7]}", tag)
-    assert create.endswith("dist/MODEL_CARD.md dist/metrics.json dist/my-ml-project.bento")
-    assert f"--target {sha}" in create
+    # The review of the merged commit: its pull request, then that PR's train.yml run and artifact.
+    calls = github.gh_calls()
+    assert calls[:2] == [
+        ["api", f"repos/{REPO}/commits/{sha}/pulls", "--jq", '.[0].head.sha // ""'],
+        ["run", "list", "--workflow", "train.yml", "--commit", sha, "--limit", "1", "--json", "databaseId",
+         "--jq", '.[0].databaseId // ""'],
+    ]  # fmt: skip
+    (download,) = [c for c in done.calls("actions/download-artifact") if c["name"] == "model-review"]
+    assert download["run-id"] == str(merged["review_run"])
 
-    card = (merged["tmp"] / "artifacts" / "release-notes.md").read_text()
+    (create,) = [c for c in calls if c[:2] == ["release", "create"]]
+    tag = create[2]
+    assert re.fullmatch(rf"model-\d{{4}}-\d{{2}}-\d{{2}}-{sha[:7]}", tag)
+    assert create[-3:] == ["dist/MODEL_CARD.md", "dist/metrics.json", "dist/my-ml-project.bento"]
+    assert create[create.index("--target") + 1] == sha and create[create.index("--repo") + 1] == REPO
+    (published,) = github.releases()
+    assert published["tag"] == tag and published["target"] == sha and published["title"] == tag
+    assert published["assets"] == ["MODEL_CARD.md", "metrics.json", "my-ml-project.bento"]
+    assert not published["draft"] and not published["prerelease"]
+
+    card = published["notes"]
+    assert card == github.release_asset(tag, "MODEL_CARD.md").read_text()
     assert card.startswith("# Model card: my-ml-project-model:")
     assert "equal those pull request #7 reviewed" in card
     assert "| rmse (primary) |" in card and " to " in card  # metrics with intervals
     assert f"docker run --rm -p 3000:3000 ghcr.io/acme/churn-model:{sha}" in card
-    released = json.loads((merged["tmp"] / "artifacts" / "release" / "metrics.json").read_text())
+    released = json.loads(github.release_asset(tag, "metrics.json").read_text())
     assert released["git"]["commit"] == sha
+    uploaded = json.loads((github.artifact("release", run_id=done.run_id) / "metrics.json").read_text())
+    assert uploaded == released
 
 
 def test_release_fails_when_the_model_differs_from_the_review(merged):
-    reviewed = merged["tmp"] / "artifacts" / "model-review" / "challenger" / "model" / "metrics.json"
+    reviewed = reviewed_metrics(merged)
     record = json.loads(reviewed.read_text())
     honest = record["holdout"]["metrics"]["rmse"]
     record["holdout"]["metrics"]["rmse"] = honest + 1.0
@@ -113,13 +127,39 @@ def test_release_fails_when_the_model_differs_from_the_review(merged):
     assert done.returncode != 0
     assert "differs from the one pull request #7 reviewed" in done.log
     assert f"holdout rmse: reviewed {honest + 1.0!r}, released {honest!r}" in done.log
+    with pytest.raises(FileNotFoundError):  # stopped before anything was handed to publishing
+        merged["github"].artifact("release", run_id=done.run_id)
 
 
 @pytest.fixture(scope="module")
 def kubernetes_repo(tmp_path_factory) -> Path:
+    """A project baked for kubernetes, on GitHub as Acme/Churn-Model."""
     project = bake(tmp_path_factory.mktemp("k8s"), deploy="kubernetes")
     git_init(project)
+    run(["git", "remote", "add", "origin", f"https://github.com/{REPO}.git"], project)
     return project
+
+
+@pytest.fixture
+def kubectl(tmp_path) -> Path:
+    """A folder with a kubectl that records its calls and the manifests applied (in calls.log); this host
+    has a real one, which must not be reached."""
+    folder = tmp_path / "kubectl"
+    folder.mkdir()
+    script = f"""#!/usr/bin/env bash
+printf '%s\\n' "$*" >> '{folder}/calls.log'
+if [ "$*" = "apply -f -" ]; then cat >> '{folder}/calls.log'; fi
+"""
+    (folder / "kubectl").write_text(script)
+    (folder / "kubectl").chmod(0o755)
+    return folder
+
+
+def deploy(project: Path, tmp: Path, event: str, payload: dict, kubectl: Path, *act_args: str, github=None):
+    """deploy.yml for `event`, with the recording kubectl first on PATH (after the fake gh)."""
+    github = github or FakeGitHub(tmp / "github", repo=REPO)
+    return act(project, "deploy.yml", event, tmp / "act", payload, act_args=act_args, github=github,
+               env={"PATH": f"{kubectl}{os.pathsep}{BIN}"})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -130,11 +170,84 @@ def kubernetes_repo(tmp_path_factory) -> Path:
     ],
     ids=["missing secret", "bad image"],
 )
-def test_deploy_refuses_to_start_without_what_it_needs(kubernetes_repo, tmp_path, image, secret, message):
+def test_deploy_refuses_to_start_without_what_it_needs(
+    kubernetes_repo, tmp_path, kubectl, image, secret, message
+):
     """A rollback is deploy.yml run by hand: a missing secret or a malformed image stops it, said plainly."""
     args = ("--secret", f"KUBE_CONFIG={secret}") if secret else ()
-    done = act(kubernetes_repo, "deploy.yml", "workflow_dispatch", tmp_path, {"inputs": {"image": image}},
-               act_args=args)  # fmt: skip
+    done = deploy(
+        kubernetes_repo, tmp_path, "workflow_dispatch", {"inputs": {"image": image}}, kubectl, *args
+    )
     assert done.returncode != 0
     assert message in done.log
-    assert "kubectl: command not found" not in done.log  # stopped before kubectl (absent here) ran
+    assert not (kubectl / "calls.log").exists()  # stopped before kubectl ran
+    assert done.github.gh_calls() == []  # an image given: no release looked up
+
+
+def push_to_main(project: Path) -> dict:
+    """The event of a merge that changed k8s.yaml."""
+    return {"ref": "refs/heads/main", "after": run(["git", "rev-parse", "HEAD"], project).stdout.strip()}
+
+
+LATEST = f"repos/{REPO}/releases/latest"
+
+
+def test_deploy_on_push_without_a_release_stops_green_and_deploys_nothing(kubernetes_repo, tmp_path, kubectl):
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    not_found = {
+        "message": "Not Found",
+        "documentation_url": "https://docs.github.com/rest/releases/releases#get-the-latest-release",
+        "status": "404",
+    }
+    github.add_route(LATEST, not_found, status=404)  # what GitHub answers a repository without releases
+
+    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, github=github)
+
+    assert done.returncode == 0, done.log[-3000:]
+    assert "No release yet: nothing to deploy" in done.summary
+    assert github.gh_calls() == [["api", LATEST, "--jq", ".tag_name"]]
+    assert "::set-output:: image=" not in done.log
+    assert "The KUBE_CONFIG secret is not set" not in done.log  # the later steps are skipped
+    assert not (kubectl / "calls.log").exists()
+
+
+def test_deploy_on_push_resolves_the_latest_release_image_then_needs_the_secret(
+    kubernetes_repo, tmp_path, kubectl
+):
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    tag, sha = "model-2026-01-05-1a2b3c4", "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+    github.add_route(LATEST, {"tag_name": tag, "name": tag, "draft": False, "prerelease": False})
+    github.add_route(f"repos/{REPO}/commits/{tag}", {"sha": sha})  # the commit the tag points to
+
+    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, github=github)
+
+    assert done.returncode != 0
+    assert github.gh_calls() == [
+        ["api", LATEST, "--jq", ".tag_name"],
+        ["api", f"repos/{REPO}/commits/{tag}", "--jq", ".sha"],
+    ]
+    resolved = re.findall(r"::set-output:: image=(\S+)", done.log)  # act logs each step output it sets
+    assert resolved == [f"ghcr.io/acme/churn-model:{sha}"]  # the repository lower-cased
+    assert "The KUBE_CONFIG secret is not set" in done.log
+    assert not (kubectl / "calls.log").exists()
+
+
+def test_deploy_on_push_applies_the_manifests_with_the_latest_release_image(
+    kubernetes_repo, tmp_path, kubectl
+):
+    """With the secret set, the resolved image goes into k8s.yaml and kubectl applies it."""
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    tag, sha = "model-2026-01-05-1a2b3c4", "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
+    github.add_route(LATEST, {"tag_name": tag})
+    github.add_route(f"repos/{REPO}/commits/{tag}", {"sha": sha})
+    secret = ("--secret", "KUBE_CONFIG=apiVersion: v1")
+
+    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, *secret,
+                  github=github)  # fmt: skip
+
+    assert done.returncode == 0, done.log[-3000:]
+    calls = (kubectl / "calls.log").read_text()
+    assert calls.startswith("apply -f -\n")
+    assert f"image: ghcr.io/acme/churn-model:{sha}\n" in calls  # in place of the unreleased one
+    assert "image: my-ml-project:unreleased" not in calls
+    assert calls.endswith("rollout status deployment/my-ml-project --timeout 5m\n")

@@ -1,5 +1,6 @@
-"""Tier 3: the PR review loop under act. train.yml scores a PR branch against main in a throw-away
-repo; pr-comment.yml posts its artifact as one sticky comment, updated (not duplicated) on re-runs.
+"""Tier 3: the PR review loop under act, against the fake GitHub (tests/fakes). train.yml scores a PR
+branch against main in a throw-away repo; pr-comment.yml, triggered by that run, downloads its artifact
+and posts it as one sticky comment on the pull request, updated (not duplicated) on re-runs.
 
 Regression (bike sharing) is used because its candidates differ by a wide, certain margin, so
 "better" and "worse" branches are unambiguous even on a 2-fold, quick training.
@@ -7,7 +8,6 @@ Regression (bike sharing) is used because its candidates differ by a wide, certa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,11 @@ import yaml
 
 from act_runner import act
 from conftest import bake, git_init, run
+from fakes.github import FakeGitHub
 
 pytestmark = pytest.mark.slow
+REPO = "acme/bike-model"
+STICKY = "marocchino/sticky-pull-request-comment"
 QUICK = {
     "hist_gradient_boosting": {
         "estimator": "hist_gradient_boosting",
@@ -49,28 +52,37 @@ def repo(tmp_path_factory) -> tuple[Path, str]:
     return project, run(["git", "rev-parse", "HEAD"], project).stdout.strip()
 
 
-def pull_request(repo, branch: str, change, tmp: Path, number: int):
+def pull_request(repo, branch: str, change, tmp: Path, github: FakeGitHub, number: int):
     """Commit `change` on a new branch off main and run train.yml for it as PR `number`."""
     project, main = repo
     run(["git", "checkout", "-q", "-B", branch, main], project)
     change(project)
     head = commit(project, branch)
     payload = {
-        "pull_request": {"number": number, "base": {"sha": main, "ref": "main"}, "head": {"sha": head}}
+        "pull_request": {
+            "number": number,
+            "base": {"sha": main, "ref": "main"},
+            "head": {"sha": head, "ref": branch},
+        }
     }
     try:
-        return act(project, "train.yml", "pull_request", tmp, payload, artifacts=tmp / "artifacts")
+        return act(project, "train.yml", "pull_request", tmp / "review", payload, github=github)
     finally:
         run(["git", "checkout", "-q", "main"], project)
 
 
-def comment_run(tmp: Path, project: Path):
-    payload = {"workflow_run": {"id": 4242, "event": "pull_request", "conclusion": "success"}}
-    return act(project, "pr-comment.yml", "workflow_run", tmp, payload, artifacts=tmp / "artifacts")
+def comment_run(project: Path, tmp: Path, github: FakeGitHub, review_run: int):
+    """pr-comment.yml for the completed train.yml run `review_run`, as GitHub triggers it."""
+    (reviewed,) = [r for r in github.runs() if r["databaseId"] == review_run]
+    payload = {
+        "workflow_run": {"id": review_run, "event": reviewed["event"], "conclusion": reviewed["conclusion"]}
+    }
+    return act(project, "pr-comment.yml", "workflow_run", tmp, payload, github=github)
 
 
-def artifact(tmp: Path, name: str) -> str:
-    return (tmp / "artifacts" / "model-review" / name).read_text()
+def sticky(comment: str) -> str:
+    """The body the sticky-comment action posts: the file, then its header marker."""
+    return f"{comment}\n<!-- Sticky Pull Request Commentmodel-review -->"
 
 
 def stronger_model_and_more_rows(project: Path) -> None:
@@ -80,11 +92,17 @@ def stronger_model_and_more_rows(project: Path) -> None:
     data.write_text(data.read_text() + "\n".join(later[1:51]) + "\n")  # 50 rows of July 2012
 
 
-def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path):
-    result = pull_request(repo, "better", stronger_model_and_more_rows, tmp_path, number=11)
+@pytest.fixture
+def github(tmp_path) -> FakeGitHub:
+    return FakeGitHub(tmp_path / "github", repo=REPO)
+
+
+def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path, github):
+    result = pull_request(repo, "better", stronger_model_and_more_rows, tmp_path, github, number=11)
 
     assert result.returncode == 0, result.log[-4000:]
-    comment = artifact(tmp_path, "comment.md")
+    review = github.artifact("model-review", run_id=result.run_id)
+    comment = (review / "comment.md").read_text()
     assert "## ✅ Model review: better" in comment
     assert "RMSE went from" in comment and "so the challenger is better" in comment
     assert "Params: `train.candidates.hist_gradient_boosting.params.max_iter`: `20` → `200`" in comment
@@ -92,35 +110,67 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path):
     assert "> The holdout changed between base and head" in comment  # some new rows joined it
     assert "Dependencies: uv.lock unchanged" in comment
     assert "## ✅ Model review: better" in result.summary  # the same text in the job summary
-    assert artifact(tmp_path, "pr-number").strip() == "11"
-    uploaded = tmp_path / "artifacts" / "model-review" / "challenger" / "model"
+    assert (review / "pr-number").read_text().strip() == "11"
+    uploaded = review / "challenger" / "model"
     assert (uploaded / "metrics.json").is_file()  # what release.yml checks the merged model against
     assert not (uploaded / "model.skops").exists()  # the model itself is not shipped around
 
-    posted = comment_run(tmp_path, repo[0])
+    posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
     assert posted.returncode == 0, posted.log[-3000:]
-    (call,) = posted.calls("marocchino/sticky-pull-request-comment")
+    (call,) = posted.calls(STICKY)
     assert call == {"header": "model-review", "number": "11", "path": "review/comment.md"}
-    comments = json.loads((tmp_path / "artifacts" / "comments.json").read_text())
-    assert comments == {"11/model-review": comment}
-    assert posted.calls("sticky-comment-result") == [{"operation": "created", "key": "11/model-review"}]
+    (download,) = posted.calls("actions/download-artifact")  # the triggering run's artifact
+    assert download["name"] == "model-review" and download["run-id"] == str(result.run_id)
+    (on_pr,) = github.comments(11)
+    assert on_pr["body"] == sticky(comment) and on_pr["author"] == "github-actions"
+    (created,) = posted.outputs(STICKY)
+    assert created == {"previous_comment_id": "", "created_comment_id": str(on_pr["id"])}
 
-    again = comment_run(tmp_path, repo[0])  # a re-run of the review updates the same comment
-    assert again.calls("sticky-comment-result") == [{"operation": "updated", "key": "11/model-review"}]
-    assert len(json.loads((tmp_path / "artifacts" / "comments.json").read_text())) == 1
+    again = comment_run(repo[0], tmp_path / "again", github, result.run_id)  # a re-run updates it
+    assert again.returncode == 0, again.log[-3000:]
+    (updated,) = again.outputs(STICKY)
+    assert updated == {"previous_comment_id": str(on_pr["id"])}
+    assert github.comments(11) == [on_pr]
 
 
-def test_worse_pr_fails_after_uploading_its_comment(repo, tmp_path):
-    result = pull_request(repo, "worse", lambda p: edit_params(p, WEAK), tmp_path, number=12)
+def test_worse_pr_fails_after_uploading_its_comment(repo, tmp_path, github):
+    result = pull_request(repo, "worse", lambda p: edit_params(p, WEAK), tmp_path, github, number=12)
 
     assert result.returncode != 0
     assert "The challenger is worse than the champion" in result.log
-    comment = artifact(tmp_path, "comment.md")  # uploaded before the job failed
-    assert "## ❌ Model review: worse" in comment and "so this check fails" in comment
+    (run_record,) = github.runs()
+    assert run_record["databaseId"] == result.run_id and run_record["conclusion"] == "failure"
+    comment = (github.artifact("model-review", run_id=result.run_id) / "comment.md").read_text()
+    assert "## ❌ Model review: worse" in comment and "so this check fails" in comment  # uploaded first
     assert "Model: champion `hist_gradient_boosting`, challenger `linear`" in comment
 
+    posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)  # a failed review too
+    assert posted.returncode == 0, posted.log[-3000:]
+    assert [c["body"] for c in github.comments(12)] == [sticky(comment)]
 
-def test_schema_breaking_pr_fails_validation_with_the_table_as_comment(repo, tmp_path):
+
+def test_pr_that_cannot_be_compared_fails_after_uploading_its_comment(repo, tmp_path, github):
+    """Fewer fair holdout rows than gate.min_rows: no verdict, and the check fails (train.yml's last step)."""
+
+    def demand_more_rows(project: Path) -> None:
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        params["gate"]["min_rows"] = 1_000_000  # more than the whole holdout
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    result = pull_request(repo, "uncomparable", demand_more_rows, tmp_path, github, number=14)
+
+    assert result.returncode != 0
+    assert "Too few holdout rows that the champion did not train on" in result.log
+    assert "The challenger is worse" not in result.log
+    comment = (github.artifact("model-review", run_id=result.run_id) / "comment.md").read_text()
+    assert "## ⚠️ Model review: not comparable" in comment
+    assert "fewer than `gate.min_rows` (1,000,000), so there is no verdict and this check fails" in comment
+    posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
+    assert posted.returncode == 0, posted.log[-3000:]
+    assert [c["body"] for c in github.comments(14)] == [sticky(comment)]
+
+
+def test_schema_breaking_pr_fails_validation_with_the_table_as_comment(repo, tmp_path, github):
     def break_schema(project: Path) -> None:  # a new row with humidity 5.0, outside [0, 1]
         data = project / "data" / "bike-sharing-hour.csv"
         header, *rows = data.read_text().splitlines()
@@ -128,22 +178,29 @@ def test_schema_breaking_pr_fails_validation_with_the_table_as_comment(repo, tmp
         values[header.split(",").index("hum")] = "5.0"
         data.write_text("\n".join([header, *rows, ",".join(values)]) + "\n")
 
-    result = pull_request(repo, "broken", break_schema, tmp_path, number=13)
+    result = pull_request(repo, "broken", break_schema, tmp_path, github, number=13)
 
     assert result.returncode != 0
-    comment = artifact(tmp_path, "comment.md")
+    comment = (github.artifact("model-review", run_id=result.run_id) / "comment.md").read_text()
     assert "1 schema violation" in comment and "| hum | less_than_or_equal_to(1.0) | 1 | 5.0 |" in comment
-    posted = comment_run(tmp_path, repo[0])
-    comments = json.loads((tmp_path / "artifacts" / "comments.json").read_text())
-    assert posted.returncode == 0 and comments["13/model-review"] == comment
+    posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
+    assert posted.returncode == 0, posted.log[-3000:]
+    assert [c["body"] for c in github.comments(13)] == [sticky(comment)]
 
 
-def test_pr_comment_refuses_a_pr_number_that_is_not_an_integer(repo, tmp_path):
-    review = tmp_path / "artifacts" / "model-review"
+def test_pr_comment_refuses_a_pr_number_that_is_not_an_integer(repo, tmp_path, github):
+    """A review artifact is data from the PR's code: a crafted pr-number is refused, nothing posted."""
+    project, main = repo
+    number = github.add_pull(head_sha=main, head_ref="crafted", number=12)
+    review_run = github.add_run("train.yml", head_sha=main, head_branch="crafted", run_id=4242)
+    review = github.root / "artifacts" / str(review_run) / "model-review"  # as upload-artifact stores it
     review.mkdir(parents=True)
     (review / "pr-number").write_text("12; rm -rf /\n")
     (review / "comment.md").write_text("hello\n")
-    posted = comment_run(tmp_path, repo[0])
+
+    posted = comment_run(project, tmp_path / "comment", github, review_run)
+
     assert posted.returncode != 0
     assert "review/pr-number is not a pull request number" in posted.log
-    assert posted.calls("marocchino/sticky-pull-request-comment") == []
+    assert posted.calls(STICKY) == []
+    assert github.comments(number) == []
