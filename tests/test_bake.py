@@ -168,6 +168,19 @@ def test_kubernetes_manifests_are_valid(tmp_path):
     assert "image: my-ml-project:unreleased|image: $IMAGE" in deploy
 
 
+def test_releases_deploy_by_digest_only_what_a_passing_review_vouched_for(tmp_path):
+    """What act cannot show (no registry, no digest): read from the rendered release.yml."""
+    project = bake(tmp_path, deploy="kubernetes")
+    release = yaml.safe_load((project / ".github" / "workflows" / "release.yml").read_text())
+    deploy = release["jobs"]["deploy"]
+    assert deploy["if"] == "needs.bento.outputs.vouched == 'true'"
+    assert deploy["with"]["image"] == "${{ needs.bento.outputs.image }}@${{ needs.image.outputs.digest }}"
+    assert release["jobs"]["image"]["outputs"]["digest"] == "${{ steps.push.outputs.digest }}"
+    assert release["jobs"]["bento"]["if"] == "github.ref == 'refs/heads/main'"
+    paths = release[True]["push"]["paths"]  # YAML 1.1 reads `on:` as True
+    assert "k8s.yaml" not in paths  # manifest-only merges: deploy.yml's own push trigger
+
+
 def test_workflows_use_the_pinned_actions(baked):
     """Every action is pinned to a SHA with its version, exactly as in .github/actions/pins."""
     project, _ = baked

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 REPO = "acme/churn-model"
 DATA = "data/bank-marketing.csv"
 CREATE_PR = "peter-evans/create-pull-request"
-DISPATCH = ["workflow", "run", "train.yml", "--ref", "retrain/drift"]
+DISPATCH = ["workflow", "run", "train.yml", "--ref", "retrain/drift", "-f", "pr=1"]  # comment on PR #1
 ISSUE_TITLE = "Data drift: no new labelled rows to retrain on"
 
 
@@ -104,6 +104,7 @@ def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispa
     (review,) = reviews = [r for r in github.runs() if r["workflow"] == "train.yml"]
     assert review["event"] == "workflow_dispatch" and review["status"] == "queued"
     assert review["headBranch"] == "retrain/drift" and review["headSha"] == pr["head"]["sha"]
+    assert review["inputs"] == {"pr": "1"}  # so pr-comment.yml can post its review on the PR
 
     second = run_drift(project, tmp_path / "second", github)  # still drifting, the same rows to add
 

@@ -42,7 +42,7 @@ def test_the_model_review_runs_on_the_first_commit(fresh):
     assert "Model review: no significant change" in comment  # the same commit on both sides
 
 
-def test_the_first_push_releases_with_an_unreviewed_card(fresh):
+def test_the_first_push_is_a_pre_release_whose_card_says_it_was_not_reviewed(fresh):
     tmp = fresh["tmp"] / "release"
     env = ("--env", f"BENTOML_HOME={tmp / 'bentoml'}")
     payload = {"ref": "refs/heads/main", "after": fresh["sha"]}
@@ -52,3 +52,5 @@ def test_the_first_push_releases_with_an_unreviewed_card(fresh):
     (release,) = fresh["github"].releases()
     card = fresh["github"].release_asset(release["tag"], "MODEL_CARD.md").read_text()
     assert "no pull-request review was found for this commit" in card
+    assert release["prerelease"]  # no passing review vouches for it: published, not deployed
+    assert "> [!WARNING]\n> No passing review vouches for this model (it was not reviewed)" in card

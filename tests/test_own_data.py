@@ -133,12 +133,24 @@ def test_drift_retrains_on_new_ids_and_the_retraining_pr_is_reviewed(own, tmp_pa
     run(["git", "checkout", "-q", "FETCH_HEAD"], project)
     try:
         assert len(data.read_text().splitlines()) == rows_before + BATCH
-        head = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
-        reviewed, comment = review(project, tmp_path / "review", github, main, head, pull["number"])
+        # The review the drift job dispatched (no app token): train.yml on the branch, for the PR.
+        (queued,) = [r for r in github.runs() if r["workflow"] == "train.yml" and r["status"] == "queued"]
+        inputs = {"base": main, **queued["inputs"]}
+        reviewed = act(project, "train.yml", "workflow_dispatch", tmp_path / "review", {"inputs": inputs},
+                       github=github)  # fmt: skip
     finally:
         run(["git", "checkout", "-q", "main"], project)
     assert reviewed.returncode == 0, reviewed.log[-4000:]
+    comment = (github.artifact("model-review", reviewed.run_id) / "comment.md").read_text()
     assert f"(+{BATCH:,} added, −0 removed)" in comment
+    (record,) = [r for r in github.runs() if r["databaseId"] == reviewed.run_id]
+    event = {"id": reviewed.run_id, "event": "workflow_dispatch", "conclusion": record["conclusion"],
+             "head_sha": record["headSha"], "head_repository": {"full_name": "acme/own-model"}}  # fmt: skip
+    posted = act(project, "pr-comment.yml", "workflow_run", tmp_path / "comment", {"workflow_run": event},
+                 github=github)  # fmt: skip
+    assert posted.returncode == 0, posted.log[-4000:]
+    (on_the_pr,) = github.comments(pull["number"])
+    assert f"(+{BATCH:,} added, −0 removed)" in on_the_pr["body"]
 
 
 def test_build_and_serve(own, tmp_path):

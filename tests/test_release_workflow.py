@@ -83,11 +83,14 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
 
     # The review of the merged commit: its pull request, then that PR's train.yml run and artifact.
     calls = github.gh_calls()
-    assert calls[:2] == [
+    runs = ["run", "list", "--workflow", "train.yml", "--commit", sha, "--status", "completed"]
+    runs += ["--limit", "1"]
+    assert calls[:4] == [
+        ["api", f"repos/{REPO}/commits/{sha}/pulls", "--jq", '.[0].number // ""'],
         ["api", f"repos/{REPO}/commits/{sha}/pulls", "--jq", '.[0].head.sha // ""'],
-        ["run", "list", "--workflow", "train.yml", "--commit", sha, "--limit", "1", "--json", "databaseId",
-         "--jq", '.[0].databaseId // ""'],
-    ]  # fmt: skip
+        [*runs, "--json", "databaseId", "--jq", '.[0].databaseId // ""'],
+        [*runs, "--json", "conclusion", "--jq", '.[0].conclusion // ""'],
+    ]
     (download,) = [c for c in done.calls("actions/download-artifact") if c["name"] == "model-review"]
     assert download["run-id"] == str(merged["review_run"])
 
@@ -105,6 +108,7 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
     assert card == github.release_asset(tag, "MODEL_CARD.md").read_text()
     assert card.startswith("# Model card: my-ml-project-model:")
     assert "equal those pull request #7 reviewed" in card
+    assert "Verdict: better; the review check: success." in card and "[!WARNING]" not in card
     assert "| rmse (primary) |" in card and " to " in card  # metrics with intervals
     assert f"docker run --rm -p 3000:3000 ghcr.io/acme/churn-model:{sha}" in card
     released = json.loads(github.release_asset(tag, "metrics.json").read_text())
@@ -165,10 +169,12 @@ def deploy(project: Path, tmp: Path, event: str, payload: dict, kubectl: Path, *
 @pytest.mark.parametrize(
     ("image", "secret", "message"),
     [
-        ("ghcr.io/acme/churn-model:abc123", None, "The KUBE_CONFIG secret is not set"),
-        ("ghcr.io/acme/churn-model:abc; rm -rf /", "apiVersion: v1", "not an image reference"),
+        (f"ghcr.io/acme/churn-model@sha256:{'a' * 64}", None, "The KUBE_CONFIG secret is not set"),
+        ("ghcr.io/acme/churn-model:abc; rm -rf /", "apiVersion: v1", "not an image of this repository"),
+        ("docker.io/someone/churn-model:abc123", "apiVersion: v1", "not an image of this repository"),
+        ("ghcr.io/acme/churn-model-evil:abc123", "apiVersion: v1", "not an image of this repository"),
     ],
-    ids=["missing secret", "bad image"],
+    ids=["missing secret", "bad image", "another registry", "another repository"],
 )
 def test_deploy_refuses_to_start_without_what_it_needs(
     kubernetes_repo, tmp_path, kubectl, image, secret, message

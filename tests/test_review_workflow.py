@@ -8,6 +8,7 @@ Regression (bike sharing) is used because its candidates differ by a wide, certa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,13 @@ def comment_run(project: Path, tmp: Path, github: FakeGitHub, review_run: int):
     """pr-comment.yml for the completed train.yml run `review_run`, as GitHub triggers it."""
     (reviewed,) = [r for r in github.runs() if r["databaseId"] == review_run]
     payload = {
-        "workflow_run": {"id": review_run, "event": reviewed["event"], "conclusion": reviewed["conclusion"]}
+        "workflow_run": {
+            "id": review_run,
+            "event": reviewed["event"],
+            "conclusion": reviewed["conclusion"],
+            "head_sha": reviewed["headSha"],
+            "head_repository": {"full_name": github.state()["repo"]},
+        }
     }
     return act(project, "pr-comment.yml", "workflow_run", tmp, payload, github=github)
 
@@ -170,6 +177,29 @@ def test_pr_that_cannot_be_compared_fails_after_uploading_its_comment(repo, tmp_
     assert [c["body"] for c in github.comments(14)] == [sticky(comment)]
 
 
+def test_pr_that_changes_the_split_is_judged_on_rows_neither_model_trained_on(repo, tmp_path, github):
+    """A new salt moves rows the champion trained on into the holdout: they are left out, not scored."""
+
+    def new_salt(project: Path) -> None:
+        params = yaml.safe_load((project / "params.yaml").read_text())
+        params["split"]["salt"] = "holdout-v2"
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    result = pull_request(repo, "new-salt", new_salt, tmp_path, github, number=15)
+
+    assert result.returncode == 0, result.log[-4000:]
+    review = github.artifact("model-review", run_id=result.run_id)
+    record = json.loads((review / "comparison.json").read_text())
+    holdout = record["holdout"]
+    assert record["verdict"] in {"no significant change", "better"}  # the same model on both sides
+    assert holdout["left_out"]["same row"] > 0.7 * holdout["rows"]  # ~80% were in the base's training set
+    comment = (review / "comment.md").read_text()
+    left = sum(holdout["left_out"].values())
+    said = f"{left:,} of the {holdout['rows']:,} holdout rows were left out because the champion trained"
+    assert said in comment
+    assert "Params: `split.salt`: `holdout-v1` → `holdout-v2`" in comment
+
+
 def test_schema_breaking_pr_fails_validation_with_the_table_as_comment(repo, tmp_path, github):
     def break_schema(project: Path) -> None:  # a new row with humidity 5.0, outside [0, 1]
         data = project / "data" / "bike-sharing-hour.csv"
@@ -204,3 +234,23 @@ def test_pr_comment_refuses_a_pr_number_that_is_not_an_integer(repo, tmp_path, g
     assert "review/pr-number is not a pull request number" in posted.log
     assert posted.calls(STICKY) == []
     assert github.comments(number) == []
+
+
+def test_pr_comment_refuses_an_artifact_that_names_another_pull_request(repo, tmp_path, github):
+    """A fork's review artifact naming another open PR: its head is not the run's, so nothing is posted."""
+    project, main = repo
+    other = github.add_pull(head_sha="1" * 40, head_ref="someone-elses", number=11)
+    forked = github.add_pull(head_sha=main, head_ref="fork-branch", number=12)
+    review_run = github.add_run("train.yml", head_sha=main, head_branch="fork-branch", run_id=4343)
+    review = github.root / "artifacts" / str(review_run) / "model-review"  # as upload-artifact stores it
+    review.mkdir(parents=True)
+    (review / "pr-number").write_text(f"{other}\n")
+    (review / "comment.md").write_text("## ✅ Model review: better (a fake verdict)\n")
+
+    posted = comment_run(project, tmp_path / "comment", github, review_run)
+
+    assert posted.returncode != 0
+    assert f"names pull request #{other}, whose head is {REPO}@{'1' * 40}" in posted.log
+    assert f"but this review ran on {REPO}@{main}: nothing posted" in posted.log
+    assert posted.calls(STICKY) == []
+    assert github.comments(other) == [] and github.comments(forked) == []

@@ -14,11 +14,14 @@ release, records, schema = pkg("release"), pkg("records"), pkg("schema")
 
 @pytest.fixture
 def reviewed(tmp_path, trained):
-    """A review artifact as train.yml uploads it, for PR #12, made from the same model."""
+    """A review artifact as train.yml uploads it, made from the same model, whose verdict was `better`.
+
+    Its pr-number names PR #99: the release must not believe it (the PR's code wrote it)."""
     folder = tmp_path / "model-review"
     (folder / "challenger" / "model").mkdir(parents=True)
     shutil.copy(trained / "metrics.json", folder / "challenger" / "model" / "metrics.json")
-    (folder / "pr-number").write_text("12\n")
+    (folder / "pr-number").write_text("99 [click here](https://example.com)\n")
+    (folder / "comparison.json").write_text(json.dumps({"verdict": "better"}))
     return folder
 
 
@@ -29,13 +32,31 @@ def tamper(reviewed, change) -> None:
     path.write_text(json.dumps(record))
 
 
-def test_same_model_matches_its_review(metrics, reviewed):
-    assert release.check_review(metrics, reviewed) == {"status": "match", "pr": "12"}
+def test_same_model_matches_its_passing_review(metrics, reviewed):
+    assert release.check_review(metrics, reviewed, 12, "success") == {
+        "status": "match",
+        "pr": 12,  # from GitHub's API, not the artifact's pr-number
+        "conclusion": "success",
+        "verdict": "better",
+        "vouched": True,
+    }
+
+
+def test_a_review_that_failed_but_was_merged_is_not_vouched_for(metrics, reviewed):
+    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "worse"}))
+    found = release.check_review(metrics, reviewed, 12, "failure")
+    assert found["status"] == "match" and found["verdict"] == "worse" and not found["vouched"]
+
+
+def test_an_unknown_verdict_in_the_artifact_is_not_repeated(metrics, reviewed):
+    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "better <script>"}))
+    assert release.check_review(metrics, reviewed, 12, "success")["verdict"] is None
 
 
 def test_no_review_is_said_not_hidden(metrics, tmp_path):
-    assert release.check_review(metrics, None)["status"] == "unreviewed"
-    assert release.check_review(metrics, tmp_path / "missing")["status"] == "unreviewed"
+    for artifact in (None, tmp_path / "missing"):
+        found = release.check_review(metrics, artifact, None, None)
+        assert found["status"] == "unreviewed" and not found["vouched"]
 
 
 def test_a_different_metric_fails_with_both_values(metrics, reviewed):
@@ -47,7 +68,7 @@ def test_a_different_metric_fails_with_both_values(metrics, reviewed):
 
     tamper(reviewed, change)
     with pytest.raises(pkg("errors").ModelError) as caught:
-        release.check_review(metrics, reviewed)
+        release.check_review(metrics, reviewed, 12, "success")
     message = str(caught.value)
     assert "pull request #12 reviewed" in message
     assert f"holdout {metric}: reviewed {released + 0.001!r}, released {released!r}" in message
@@ -56,20 +77,24 @@ def test_a_different_metric_fails_with_both_values(metrics, reviewed):
 def test_other_data_is_named_as_the_reason(metrics, reviewed):
     tamper(reviewed, lambda record: record["hashes"].update(data="0" * 64))
     with pytest.raises(pkg("errors").ModelError, match="data hash: reviewed 000000000000, released"):
-        release.check_review(metrics, reviewed)
+        release.check_review(metrics, reviewed, 12, "success")
 
 
-def test_model_card_cli_writes_the_card(project, trained, reviewed, tmp_path, params):
-    out = tmp_path / "MODEL_CARD.md"
+def test_model_card_cli_writes_the_card(project, trained, reviewed, tmp_path, params, monkeypatch):
+    out, outputs = tmp_path / "MODEL_CARD.md", tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     result = invoke(
-        "model-card", "--params", project, "--model", trained, "--reviewed", reviewed,
-        "--image", "ghcr.io/acme/churn:abc123", "--out", out,
+        "model-card", "--params", project, "--model", trained, "--reviewed", reviewed, "--pr", 12,
+        "--review-conclusion", "success", "--image", "ghcr.io/acme/churn:abc123", "--out", out,
     )  # fmt: skip
     assert result.exit_code == 0, explain(result)
-    assert "Holdout metrics equal to the reviewed ones" in result.output
+    assert "Holdout metrics equal to the reviewed ones. Wrote" in result.output
+    assert outputs.read_text() == "vouched=true\n"
     card = out.read_text()
     assert card.startswith(f"# Model card: {release.MODEL_NAME}:{release.model_version(trained)}")
     assert "equal those pull request #12 reviewed" in card
+    assert "Verdict: better; the review check: success." in card
+    assert "#99" not in card and "example.com" not in card and "[!WARNING]" not in card
     for section in (
         "## Intended use",
         "## Training data",
@@ -99,3 +124,28 @@ def test_model_card_cli_refuses_a_model_that_differs_from_its_review(project, tr
     assert "error: the model trained for release differs" in result.output
     assert "chosen candidate: reviewed something-else" in result.output
     assert not (tmp_path / "card.md").exists()
+
+
+def test_a_merged_failing_review_is_released_as_a_warning_not_a_deploy(
+    project, trained, reviewed, tmp_path, monkeypatch
+):
+    """Decision: a PR merged although its review failed is published (main is the truth) as a
+    pre-release the card warns about, and is not deployed automatically."""
+    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "worse"}))
+    out, outputs = tmp_path / "MODEL_CARD.md", tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    result = invoke("model-card", "--params", project, "--model", trained, "--reviewed", reviewed,
+                    "--pr", 12, "--review-conclusion", "failure", "--out", out)  # fmt: skip
+    assert result.exit_code == 0, explain(result)
+    assert "no passing review vouches for it: a pre-release, not deployed" in result.output
+    assert outputs.read_text() == "vouched=false\n"
+    card = out.read_text()
+    assert "Verdict: worse; the review check: failure." in card
+    warning = "> [!WARNING]\n> No passing review vouches for this model (its review check ended: failure)"
+    assert warning in card
+
+
+def test_model_card_cli_refuses_a_pr_that_is_not_a_number(project, trained, reviewed, tmp_path):
+    result = invoke("model-card", "--params", project, "--model", trained, "--reviewed", reviewed,
+                    "--pr", "12; rm -rf /", "--out", tmp_path / "card.md")  # fmt: skip
+    assert result.exit_code == 2 and "Invalid value for '--pr'" in result.output

@@ -323,6 +323,9 @@ def retrain_data(params_path: Path, drift_summary: Path, body: Path, stage: Path
     )
 
 
+# How a GitHub Actions run can end (the API's `conclusion`).
+CONCLUSIONS = ["success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required",
+               "stale", "startup_failure"]  # fmt: skip
 MODEL_DIR = click.option(
     "--model", "model_dir", type=click.Path(path_type=Path), default="artifacts/model", show_default=True
 )
@@ -383,15 +386,28 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
     type=click.Path(path_type=Path),
     help="The merged pull request's review artifact (model-review).",
 )
+@click.option("--pr", type=click.IntRange(min=1), help="The merged pull request (from GitHub's API).")
+@click.option(
+    "--review-conclusion",
+    type=click.Choice(CONCLUSIONS),
+    help="How the pull request's review run ended (from GitHub's API).",
+)
 @click.option("--image", help="The service's container image, for the card's instructions.")
 @click.option("--out", type=click.Path(path_type=Path), default="dist/MODEL_CARD.md", show_default=True)
 @user_errors
 def model_card(
-    params_path: Path, model_dir: Path, reviewed: Path | None, image: str | None, out: Path
+    params_path: Path,
+    model_dir: Path,
+    reviewed: Path | None,
+    pr: int | None,
+    review_conclusion: str | None,
+    image: str | None,
+    out: Path,
 ) -> None:
     """Check the model against its pull request's review, then write the model card (release notes).
 
     Exits 1, naming both values, when the model differs from the one the review trained.
+    GITHUB_OUTPUT gets `vouched`: true only when the review matched and passed.
     """
     import json
 
@@ -401,7 +417,9 @@ def model_card(
     from .settings import load_params
 
     metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
-    review = check_review(metrics, reviewed)
+    review = check_review(metrics, reviewed, pr, review_conclusion)
     reports.publish(model_card(load_params(params_path), model_dir, image, review), out)
+    reports.set_outputs(vouched=review["vouched"])
     said = {"match": "equal to the reviewed ones", "unreviewed": "recorded (no review found to check)"}
-    click.echo(f"Holdout metrics {said[review['status']]}. Wrote {out}")
+    warning = "" if review["vouched"] else "; no passing review vouches for it: a pre-release, not deployed"
+    click.echo(f"Holdout metrics {said[review['status']]}{warning}. Wrote {out}")

@@ -104,19 +104,24 @@ def export(bento_tag: str, out: Path) -> Path:
     return Path(bentoml.export_bento(bento_tag, str(out.resolve())))  # fsspec: relative means from /
 
 
-def check_review(metrics: dict, reviewed: Path | None) -> dict:
+VERDICTS = {"better", "no significant change", "worse", "no champion", "not comparable"}
+
+
+def check_review(metrics: dict, reviewed: Path | None, pr: int | None, conclusion: str | None) -> dict:
     """Compare the model trained for release with the challenger its pull request reviewed.
 
-    Training is deterministic, so the same code, params and data give exactly the same record: any
-    difference means the release is not what was reviewed (e.g. another change landed in between),
-    and raises with both values. Without a review artifact, says so (the metrics are still recorded).
+    `pr` and `conclusion` come from GitHub's API (the merged pull request, its review run's
+    outcome), never from the artifact, which the pull request's own code wrote. Training is
+    deterministic, so the same code, params and data give exactly the same record: any difference
+    means the release is not what was reviewed (e.g. another change landed in between), and raises
+    with both values. A release is vouched for (published as a full release and deployed) only
+    when its review matched and passed; otherwise the card says why.
     """
     record = None if reviewed is None else reviewed / "challenger" / "model" / models.METRICS_FILE
+    review = {"status": "unreviewed", "pr": pr, "conclusion": conclusion, "verdict": None, "vouched": False}
     if record is None or not record.is_file():
-        return {"status": "unreviewed", "pr": None}
+        return review
     before = json.loads(record.read_text(encoding="utf-8"))
-    pr_file = reviewed / "pr-number"
-    pr = pr_file.read_text(encoding="utf-8").strip() if pr_file.is_file() else None
     differences = [
         f"{name} hash: reviewed {before['hashes'][name][:12]}, released {metrics['hashes'][name][:12]}"
         for name in ("data", "holdout", "schema", "params")
@@ -136,7 +141,17 @@ def check_review(metrics: dict, reviewed: Path | None) -> dict:
             f"the model trained for release differs from the one {where} reviewed:\n  "
             + "\n  ".join(differences)
         )
-    return {"status": "match", "pr": pr}
+    verdict = reviewed_verdict(reviewed)
+    return {**review, "status": "match", "verdict": verdict, "vouched": conclusion == "success"}
+
+
+def reviewed_verdict(reviewed: Path) -> str | None:
+    """The verdict in the review's comparison.json, if it got that far (one of VERDICTS, else None)."""
+    path = reviewed / "comparison.json"
+    if not path.is_file():
+        return None
+    verdict = json.loads(path.read_text(encoding="utf-8")).get("verdict")
+    return verdict if verdict in VERDICTS else None
 
 
 def project_description() -> str:
