@@ -59,8 +59,9 @@ def read_sql(source: SqlSource, now: datetime | None = None) -> pd.DataFrame:
     url = os.environ.get(source.url_env)
     if not url:
         raise DataError(
-            f"drift.source.url_env: the environment variable {source.url_env} is not set: set the repository "
-            f"secret {source.url_env} (drift.yml passes DRIFT_DATABASE_URL to the job) or export it locally"
+            f"drift.source.url_env: the environment variable {source.url_env} is not set: set the secret "
+            f"{source.url_env} in the `drift` environment (drift.yml passes DRIFT_DATABASE_URL to the job) "
+            "or export it locally"
         )
     since = (now or datetime.now(UTC)) - timedelta(days=source.window_days)
     try:
