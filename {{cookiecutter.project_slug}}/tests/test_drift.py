@@ -193,7 +193,7 @@ def test_unreadable_current_files_are_an_error(tmp_path, setup, path, message):
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        (None, "the environment variable TEST_DRIFT_DB is not set: set the secret TEST_DRIFT_DB in the `drift`"),
+        (None, "TEST_DRIFT_DB is not set: set the secret TEST_DRIFT_DB in the `drift` environment"),
         ("not a url", "$TEST_DRIFT_DB is not a usable SQLAlchemy URL"),
         ("sqlite:///{tmp}/empty.db", "the query on $TEST_DRIFT_DB failed: no such table: predictions"),
     ],
