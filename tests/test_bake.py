@@ -154,6 +154,22 @@ def test_workflows_pass_static_checks(baked):
     run([str(BIN / "zizmor"), "--offline", "--no-progress", ".github"], project)
 
 
+def test_no_job_that_can_write_runs_project_code(tmp_path):
+    """Untrusted code never holds a write token: a job granted any `write` permission installs and
+    runs none of the project's code (no setup-uv, no `uv`); the read-only jobs hand it data instead."""
+    project = bake(tmp_path, deploy="kubernetes")
+    writers = []
+    for path in sorted((project / ".github" / "workflows").glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            if "write" not in (job.get("permissions") or {}).values():
+                continue
+            writers.append(f"{path.name}:{name}")
+            for step in job.get("steps", []):
+                assert "setup-uv" not in step.get("uses", ""), f"{path.name}:{name} installs the project"
+                assert "uv " not in step.get("run", ""), f"{path.name}:{name} runs the project's code"
+    assert {"drift.yml:retrain", "drift.yml:issue", "pr-comment.yml:comment"} <= set(writers)
+
+
 def test_kubernetes_manifests_are_valid(tmp_path):
     project = bake(tmp_path, deploy="kubernetes")
     run([str(BIN / "kubernetes-validate"), "--strict", "k8s.yaml"], project)
