@@ -1,5 +1,6 @@
 """The BentoML service: request records derived from the schema, predictions equal to the model's,
-a 400 naming the field for every kind of bad input, no errors under concurrent load, the build."""
+a 400 naming the field for every kind of bad input, 413 and 415 before an oversized or non-JSON body
+is read, no errors under concurrent load, the build."""
 
 from __future__ import annotations
 
@@ -264,6 +265,63 @@ def test_malformed_json_gets_400(server):
     response = server.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert "json" in response.text.lower()
+
+
+# -- body size and type: refused before the body is read ---------------------------------------
+
+JSON = {"content-type": "application/json"}
+
+
+def padded(rows: pd.DataFrame, size: int, chunk: int = 1 << 16):
+    """Chunks of a valid body of MAX_RECORDS real records, padded with spaces to `size` bytes."""
+    many = (payload(rows) * records.MAX_RECORDS)[: records.MAX_RECORDS]
+    body = json.dumps({"records": many}).encode()
+    assert len(body) <= size
+    yield body
+    for start in range(len(body), size, chunk):
+        yield b" " * min(chunk, size - start)
+
+
+def test_a_body_over_the_limit_gets_413_naming_it(server, service, rows):
+    response = server.post("/predict", content=b"".join(padded(rows, service.BODY_LIMIT + 1)), headers=JSON)
+    assert response.status_code == 413, response.text[:300]
+    error = response.json()
+    assert error["error"].startswith(
+        f"request body over {service.BODY_LIMIT} bytes: at most {service.MAX_RECORDS} records of"
+    )
+    assert error["detail"] == [{"type": "body_too_large", "loc": ["body"], "msg": error["error"]}]
+
+
+def test_a_chunked_body_over_the_limit_gets_413_before_it_ends(server, service, rows):
+    size, sent = 20 * service.BODY_LIMIT, []
+
+    def stream():
+        for chunk in padded(rows, size):
+            sent.append(len(chunk))
+            yield chunk
+
+    response = server.post("/predict", content=stream(), headers=JSON)
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 413, response.text[:300]
+    assert f"over {service.BODY_LIMIT} bytes" in response.json()["error"]
+    assert sum(sent) < size  # answered and closed: the rest of the stream was never read
+
+
+def test_a_body_at_the_limit_within_the_record_cap_is_served(server, service, rows):
+    response = server.post("/predict", content=b"".join(padded(rows, service.BODY_LIMIT)), headers=JSON)
+    assert response.status_code == 200, response.text[:300]
+    assert len(response.json()) == service.MAX_RECORDS
+
+
+def test_a_body_that_is_not_json_gets_415(server, rows):
+    body = json.dumps({"records": payload(rows.head(1))}).encode()
+    for headers in ({"content-type": "text/plain"}, {}):
+        response = server.post("/predict", content=body, headers=headers)
+        assert response.status_code == 415, (headers, response.status_code, response.text[:300])
+        assert "content-type must be application/json" in response.json()["error"]
+    charset = {"content-type": "application/json; charset=utf-8"}
+    response = server.post("/predict", content=body, headers=charset)
+    assert response.status_code == 200, response.text[:300]
 
 
 def test_probes_and_metrics_are_served(server):

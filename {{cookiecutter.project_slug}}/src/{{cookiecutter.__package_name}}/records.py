@@ -3,11 +3,13 @@
 One contract, two enforcers: schema.py says what a valid row is, and this module turns the same
 columns and checks into a pydantic model, so a bad request is refused field by field (HTTP 400
 naming the field) before it reaches the model. A check this module cannot express fails at
-start-up, naming the column, rather than being skipped.
+start-up, naming the column, rather than being skipped. The same checks bound how long a record's
+JSON can be, and so the largest body worth reading (`body_limit`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 import pandas as pd
@@ -17,6 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from .errors import ProjectError
 
 MAX_RECORDS = 1000  # per request; a larger list gets 400 (split it, or use the `predict` verb)
+# The body-size limit follows from MAX_RECORDS: a request never needs more than MAX_RECORDS of the
+# longest records the schema allows, and a larger body is refused (413) before it is read (parsed
+# JSON takes ~20 times its size in memory, and all of it is parsed before the record cap applies).
+NUMBER_CHARS = 24  # the longest JSON number a client writes for a float64: -2.2250738585072014e-308
+TEXT_CHARS = 1024  # a string column with no str_length or isin check in schema.py (bound it there)
 # pandera check name -> pydantic Field arguments built from the check's statistics
 BOUNDS = {
     "greater_than": lambda s: {"gt": s["min_value"]},
@@ -98,6 +105,33 @@ def record_model(training: pa.DataFrameSchema, features: list[str], target: str)
         if name != target
     }
     return create_model("Record", __config__=RECORD_CONFIG, **fields)
+
+
+def longest_value(column: pa.Column) -> int:
+    """Bytes of the longest JSON value the column's checks let through (numbers, booleans, null:
+    NUMBER_CHARS)."""
+    allowed, bounds, _ = constraints(column)
+    if allowed:
+        return max(len(json.dumps(str(value))) for value in allowed)
+    if python_type(column) is str:
+        return 2 + bounds.get("max_length", TEXT_CHARS)
+    return NUMBER_CHARS
+
+
+def body_limit(training: pa.DataFrameSchema, target: str) -> tuple[int, str]:
+    """(the largest request body worth reading, the 413 message stating it). The longest record is
+    its fields' quoted names and longest values; twice that leaves room for whitespace and escapes."""
+    record = 2 + sum(
+        len(json.dumps(name)) + 2 + longest_value(column)  # 2: the colon and the comma
+        for name, column in training.columns.items()
+        if name != target
+    )
+    limit = 2 * MAX_RECORDS * record
+    return limit, (
+        f"request body over {limit} bytes: at most {MAX_RECORDS} records of at most {record} bytes "
+        f"of JSON each (their fields' longest values), twice over for whitespace; split the records "
+        f"into several requests"
+    )
 
 
 class Prediction(BaseModel):
