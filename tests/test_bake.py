@@ -170,6 +170,14 @@ def test_no_job_that_can_write_runs_project_code(tmp_path):
     assert {"drift.yml:retrain", "drift.yml:issue", "pr-comment.yml:comment"} <= set(writers)
 
 
+def test_training_jobs_run_where_the_repository_variable_says(baked):
+    project, _ = baked
+    runner = "${{ vars.TRAINING_RUNNER || 'ubuntu-latest' }}"
+    for workflow, job in (("train.yml", "review"), ("release.yml", "bento"), ("drift.yml", "check")):
+        jobs = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())["jobs"]
+        assert jobs[job]["runs-on"] == runner, workflow
+
+
 def test_kubernetes_manifests_are_valid(tmp_path):
     project = bake(tmp_path, deploy="kubernetes")
     run([str(BIN / "kubernetes-validate"), "--strict", "k8s.yaml"], project)
