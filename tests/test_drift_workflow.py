@@ -90,6 +90,14 @@ def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispa
     assert "## 🌊 Data drift" in pr["body"]  # the drift summary, as in the job summary
     assert f"[Drift check run](https://github.com/{REPO}/actions/runs/{first.run_id})" in pr["body"]
     assert f"/actions/runs/{first.run_id}#artifacts)" in pr["body"]
+    # The Evidently report is its own artifact, one HTML file that opens from the run page, linked
+    # from the job summary and the PR; the report folder no longer carries a second copy.
+    html = github.artifact("drift.html", run_id=first.run_id) / "drift.html"
+    assert html.read_text().lstrip().lower().startswith("<!doctype html")
+    assert not (github.artifact("drift-report", run_id=first.run_id) / "drift.html").exists()
+    link = f"(https://github.com/{REPO}/actions/runs/{first.run_id}/artifacts/"
+    assert f"[Open the Evidently drift report (drift.html)]{link}" in first.summary
+    assert f"[the Evidently report (drift.html)]{link}" in pr["body"]
     assert pr["files"] == [DATA, "data/manifest.json"]  # exactly these: no current data, no reports
     diffs = file_diffs(github.pull_diff(1))
     assert sorted(diffs) == [DATA, "data/manifest.json"]
@@ -148,16 +156,18 @@ def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue
     assert summary.startswith("## 🌊 Data drift")
     (issue,) = github.issues()
     assert issue["title"] == ISSUE_TITLE and issue["labels"] == ["drift"] and issue["state"] == "open"
-    assert issue["body"] == summary
+    report = f"[Open the Evidently drift report (drift.html)](https://github.com/{REPO}/actions/runs/"
+    assert issue["body"].startswith(summary) and f"{report}{first.run_id}/artifacts/" in issue["body"]
     (label,) = [label for label in github.state()["labels"] if label["name"] == "drift"]
     assert label["color"] == "d93f0b" and label["description"] == "The data drifted (drift.yml)"
     label_create = ["label", "create", "drift", "--force", "--color", "d93f0b", "--description",
                     "The data drifted (drift.yml)"]  # fmt: skip
     issue_list = ["issue", "list", "--label", "drift", "--state", "open", "--limit", "1", "--json",
                   "number", "--jq", ".[0].number // empty"]  # fmt: skip
-    create = ["issue", "create", "--title", ISSUE_TITLE, "--label", "drift", "--body-file",
-              "reports/drift/summary.md"]  # fmt: skip
-    assert github.gh_calls() == [label_create, issue_list, create]
+    create = ["issue", "create", "--title", ISSUE_TITLE, "--label", "drift", "--body-file"]
+    calls = github.gh_calls()
+    assert calls[:2] == [label_create, issue_list] and len(calls) == 3
+    assert calls[2][:-1] == create and calls[2][-1].endswith("/issue.md")  # the summary and the link
 
     with github.transaction() as state:  # a stale body, so that the update is visible
         state["issues"][0]["body"] = "last week's summary"
@@ -165,9 +175,10 @@ def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue
 
     assert second.returncode == 0, second.log[-4000:]
     (issue,) = github.issues()  # the same issue, updated
-    assert issue["number"] == 1 and issue["body"] == summary
-    edit = ["issue", "edit", "1", "--body-file", "reports/drift/summary.md"]
-    assert github.gh_calls()[3:] == [label_create, issue_list, edit]
+    assert issue["number"] == 1 and issue["body"].startswith(summary)
+    assert f"{report}{second.run_id}/artifacts/" in issue["body"]
+    calls = github.gh_calls()[3:]
+    assert calls[:2] == [label_create, issue_list] and calls[2][:4] == ["issue", "edit", "1", "--body-file"]
     assert github.pulls() == [] and first.calls(CREATE_PR) == second.calls(CREATE_PR) == []
 
 

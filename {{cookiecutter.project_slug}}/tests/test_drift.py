@@ -428,3 +428,14 @@ def test_retrain_data_names_the_training_columns_current_rows_lack(tmp_path, mon
     assert (tmp_path / "github_output").read_text() == "added=0\nfiles=\n"
     assert "- 50 fail the schema (table below)" in result.output
     assert f"| {time_column} | missing column | 1 | {time_column} | - |" in result.output
+
+
+def test_links_name_the_run_and_only_this_repositorys_report(monkeypatch):
+    reports = pkg("reports")
+    run = "https://github.com/acme/churn/actions/runs/7"
+    for key, value in (("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "acme/churn"),
+                       ("GITHUB_RUN_ID", "7"), ("DRIFT_REPORT_URL", f"{run}/artifacts/9")):  # fmt: skip
+        monkeypatch.setenv(key, value)
+    assert reports.links() == {"run": run, "artifacts": f"{run}#artifacts", "report": f"{run}/artifacts/9"}
+    monkeypatch.setenv("DRIFT_REPORT_URL", "https://evil.example/drift.html")
+    assert "report" not in reports.links()

@@ -335,11 +335,19 @@ def footer(record: dict, level: str) -> str:
 
 
 def links() -> dict:
-    """Links to this workflow run, from the variables GitHub Actions sets (read as data, never as code)."""
+    """Links to this workflow run, from the variables GitHub Actions sets (read as data, never as code).
+
+    `report`: the drift report uploaded as one file (DRIFT_REPORT_URL, set by drift.yml), which
+    opens in the browser in one click.
+    """
     server, repo, run = (
         os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
     )
     if not (server and repo and run):
         return {}
     run_url = f"{server}/{repo}/actions/runs/{run}"
-    return {"run": run_url, "artifacts": f"{run_url}#artifacts"}
+    found = {"run": run_url, "artifacts": f"{run_url}#artifacts"}
+    report = os.environ.get("DRIFT_REPORT_URL", "")
+    if report.startswith(f"{server}/{repo}/"):  # only this repository's own pages
+        found["report"] = report
+    return found
