@@ -39,6 +39,7 @@ COMMON = {
     "src/my_ml_project/drift.py",
     "src/my_ml_project/errors.py",
     "src/my_ml_project/evaluation.py",
+    "src/my_ml_project/github_setup.py",
     "src/my_ml_project/models.py",
     "src/my_ml_project/overlap.py",
     "src/my_ml_project/records.py",

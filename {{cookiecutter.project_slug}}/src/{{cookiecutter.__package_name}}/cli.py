@@ -423,3 +423,19 @@ def model_card(
     said = {"match": "equal to the reviewed ones", "unreviewed": "recorded (no review found to check)"}
     warning = "" if review["vouched"] else "; no passing review vouches for it: a pre-release, not deployed"
     click.echo(f"Holdout metrics {said[review['status']]}{warning}. Wrote {out}")
+
+
+@main.command("setup-github")
+@click.option("--repo", metavar="OWNER/NAME", help="Default: the repository of this clone's remote (gh).")
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@user_errors
+def setup_github(repo: str | None, dry_run: bool) -> None:
+    """Make the settings a new GitHub repository needs, with the GitHub CLI (gh); safe to rerun.
+
+    The `drift` label; branch protection of main requiring "champion vs challenger" on an up-to-date
+    branch (other rules kept); Actions allowed to open pull requests; the `drift` environment (and
+    `production` with deploy.yml) limited to main. One line per step; exits 1 if any step failed.
+    """
+    from .github_setup import project_root, setup
+
+    sys.exit(setup(repo, dry_run, project_root(Path.cwd()), click.echo))

@@ -1,0 +1,740 @@
+"""`setup-github` against a fake `gh`: a Python script on PATH that answers the REST routes the verb
+calls as GitHub does (statuses, bodies, gh's error output and exit codes) from a JSON state, and
+records every call. The tests assert the state GitHub ends in, not only the calls made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import ROOT, explain, invoke, pkg
+from test_cli_help import run_fresh
+
+REPO = "octo-org/churn-model"
+CHECK = "champion vs challenger"
+ADMIN_ONLY = "Must have admin rights to Repository."
+SELECTED = {"protected_branches": False, "custom_branch_policies": True}  # deployments from listed branches
+DRIFT_LABEL = {"name": "drift", "color": "d93f0b", "description": "The data drifted (drift.yml)"}
+
+# The fake gh. Routes are those of the REST API (docs.github.com/rest), answers as GitHub gives
+# them; an error prints GitHub's JSON body on stdout and `gh: <message> (HTTP <status>)` on stderr
+# and exits 1, as gh does; not logged in is gh's message and exit code 4. A command, flag or route
+# it does not model fails loudly (exit 1, "fake gh: ...").
+FAKE_GH = r'''
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+STATE = Path(os.environ["FAKE_GH_STATE"])
+DOCS = "https://docs.github.com/rest"
+FLAGS = ("required_linear_history", "allow_force_pushes", "allow_deletions", "block_creations",
+         "required_conversation_resolution", "lock_branch", "allow_fork_syncing")
+NOT_LOGGED_IN = (
+    "To get started with GitHub CLI, please run:  gh auth login\n"
+    "Alternatively, populate the GH_TOKEN environment variable with a GitHub API authentication token.\n"
+)
+
+
+class Exit(Exception):
+    def __init__(self, code, stderr, stdout=""):
+        super().__init__(stderr)
+        self.code, self.stderr, self.stdout = code, stderr, stdout
+
+
+class HttpError(Exception):
+    def __init__(self, status, message, **extra):
+        super().__init__(message)
+        self.status, self.body = status, dict(message=message, documentation_url=DOCS, **extra)
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise Exit(1, f"{message}\n")
+
+
+def invalid(what):
+    return HttpError(422, "Invalid request.\n\n" + what)
+
+
+def check_keys(body, allowed, required=()):
+    if not isinstance(body, dict):
+        raise invalid("the body must be an object")
+    for key in required:
+        if key not in body:
+            raise invalid(f'"{key}" wasn\'t supplied.')
+    for key in body:
+        if key not in allowed:
+            raise invalid(f'"{key}" is not a permitted key.')
+
+
+def actors(written):
+    return {
+        "users": [{"login": u} for u in written.get("users", [])],
+        "teams": [{"slug": t} for t in written.get("teams", [])],
+        "apps": [{"slug": a} for a in written.get("apps", [])],
+    }
+
+
+def read_checks(written):
+    """Required checks as GitHub stores them: contexts get any app; app_id -1 means any app."""
+    if "checks" in written:
+        checks = [dict(context=c["context"], app_id=None if c.get("app_id", -1) == -1 else c["app_id"])
+                  for c in written["checks"]]
+    else:
+        checks = [dict(context=c, app_id=None) for c in written["contexts"]]
+    return checks, [c["context"] for c in checks]
+
+
+# ---- labels ----------------------------------------------------------------------------------------
+def find_label(state, name):
+    return next((lb for lb in state["labels"] if lb["name"].lower() == name.lower()), None)
+
+
+def labels(state, method, rest, body):
+    if rest == "labels" and method == "POST":
+        check_keys(body, ("name", "color", "description"), ("name",))
+        if find_label(state, body["name"]):
+            raise HttpError(422, "Validation Failed",
+                            errors=[dict(resource="Label", code="already_exists", field="name")])
+        if not re.fullmatch(r"[0-9a-fA-F]{6}", body.get("color", "ededed")):
+            raise invalid("color must be a hex colour")
+        label = dict(name=body["name"], color=body.get("color", "ededed"),
+                     description=body.get("description"), default=False)
+        state["labels"].append(label)
+        return 201, label
+    found = re.fullmatch(r"labels/([^/]+)", rest)
+    label = find_label(state, found.group(1)) if found else None
+    if found and label is None:
+        raise HttpError(404, "Not Found")
+    if found and method == "GET":
+        return 200, label
+    if found and method == "PATCH":
+        check_keys(body, ("new_name", "color", "description"))
+        label.update(body)
+        if "new_name" in body:
+            label["name"] = label.pop("new_name")
+        return 200, label
+    return None
+
+
+# ---- branch protection -------------------------------------------------------------------------------
+def protection(state, method, rest, body):
+    found = re.fullmatch(r"branches/([^/]+)/protection(/required_status_checks)?", rest)
+    if not found:
+        return None
+    branch, sub = found.groups()
+    if branch not in state["branches"]:
+        raise HttpError(404, "Branch not found")
+    current = state["protection"].get(branch)
+    if not sub and method == "GET":
+        if current is None:
+            raise HttpError(404, "Branch not protected")
+        return 200, current
+    if not sub and method == "PUT":
+        state["protection"][branch] = written_protection(body, current or {})
+        return 200, state["protection"][branch]
+    if sub and method == "PATCH":
+        if current is None:
+            raise HttpError(404, "Branch not protected")
+        if "required_status_checks" not in current:
+            raise HttpError(404, "Required status checks not enabled")
+        check_keys(body, ("strict", "contexts", "checks"))
+        checks = current["required_status_checks"]
+        if "strict" in body:
+            checks["strict"] = body["strict"]
+        if "checks" in body or "contexts" in body:
+            checks["checks"], checks["contexts"] = read_checks(body)
+        return 200, checks
+    return None
+
+
+def written_protection(body, before):
+    """PUT replaces the protection: what the body leaves out is off (as on GitHub)."""
+    keys = ("required_status_checks", "enforce_admins", "required_pull_request_reviews", "restrictions")
+    check_keys(body, (*keys, *FLAGS), keys)
+    after = dict(enforce_admins=dict(enabled=bool(body["enforce_admins"])))
+    checks = body["required_status_checks"]
+    if checks is not None:
+        check_keys(checks, ("strict", "contexts", "checks"), ("strict", "contexts"))
+        listed, names = read_checks(checks)
+        after["required_status_checks"] = dict(strict=checks["strict"], contexts=names, checks=listed)
+    reviews = body["required_pull_request_reviews"]
+    if reviews is not None:
+        settings = ("dismiss_stale_reviews", "require_code_owner_reviews", "required_approving_review_count",
+                    "require_last_push_approval", "dismissal_restrictions", "bypass_pull_request_allowances")
+        check_keys(reviews, settings)
+        after["required_pull_request_reviews"] = dict(
+            dismiss_stale_reviews=reviews.get("dismiss_stale_reviews", False),
+            require_code_owner_reviews=reviews.get("require_code_owner_reviews", False),
+            required_approving_review_count=reviews.get("required_approving_review_count", 1),
+            require_last_push_approval=reviews.get("require_last_push_approval", False),
+        )
+        for key in ("dismissal_restrictions", "bypass_pull_request_allowances"):
+            if reviews.get(key):
+                after["required_pull_request_reviews"][key] = actors(reviews[key])
+    if body["restrictions"] is not None:
+        check_keys(body["restrictions"], ("users", "teams", "apps"), ("users", "teams"))
+        after["restrictions"] = actors(body["restrictions"])
+    for flag in FLAGS:
+        after[flag] = dict(enabled=bool(body.get(flag, False)))
+    if "required_signatures" in before:  # its own endpoint; PUT leaves it
+        after["required_signatures"] = before["required_signatures"]
+    return after
+
+
+# ---- Actions permissions --------------------------------------------------------------------------
+def actions(state, method, rest, body):
+    if rest != "actions/permissions/workflow":
+        return None
+    if method == "GET":
+        return 200, state["actions"]
+    if method == "PUT":
+        check_keys(body, ("default_workflow_permissions", "can_approve_pull_request_reviews"))
+        if body.get("default_workflow_permissions", "read") not in ("read", "write"):
+            raise invalid("default_workflow_permissions must be read or write")
+        state["actions"].update(body)
+        return 204, None
+    return None
+
+
+# ---- environments ---------------------------------------------------------------------------------
+def environment_json(name, env):
+    rules = list(env["protection_rules"])
+    if env["deployment_branch_policy"]:
+        rules.append(dict(id=3, type="branch_policy"))
+    return dict(name=name, deployment_branch_policy=env["deployment_branch_policy"], protection_rules=rules)
+
+
+def environments(state, method, rest, body):
+    found = re.fullmatch(r"environments/([^/]+)(/deployment-branch-policies)?", rest)
+    if not found:
+        return None
+    name, sub = found.groups()
+    env = state["environments"].get(name)
+    if not sub and method == "PUT":
+        return 200, environment_json(name, written_environment(state, name, body or {}, env))
+    if env is None:
+        raise HttpError(404, "Not Found")
+    if not sub and method == "GET":
+        return 200, environment_json(name, env)
+    if sub and method == "GET":
+        return 200, dict(total_count=len(env["branch_policies"]), branch_policies=env["branch_policies"])
+    if sub and method == "POST":
+        check_keys(body, ("name", "type"), ("name",))
+        if not (env["deployment_branch_policy"] or {}).get("custom_branch_policies"):
+            raise HttpError(404, "Not Found")
+        kind = body.get("type", "branch")
+        listed = env["branch_policies"]
+        same = [p for p in listed if p["name"] == body["name"] and p.get("type", kind) == kind]
+        if same:  # 303 to the existing policy, which gh follows
+            return 200, same[0]
+        policy = dict(id=len(env["branch_policies"]) + 1, name=body["name"], type=kind)
+        env["branch_policies"].append(policy)
+        return 200, policy
+    return None
+
+
+def written_environment(state, name, body, before):
+    """PUT sets the environment's protection rules to what the body says (a left-out rule is gone)."""
+    check_keys(body, ("wait_timer", "prevent_self_review", "reviewers", "deployment_branch_policy"))
+    policy = body.get("deployment_branch_policy")
+    if policy is not None:
+        check_keys(policy, ("protected_branches", "custom_branch_policies"),
+                   ("protected_branches", "custom_branch_policies"))
+        if policy["protected_branches"] == policy["custom_branch_policies"]:
+            raise invalid("exactly one of protected_branches and custom_branch_policies must be true")
+    rules = []
+    if body.get("wait_timer"):
+        rules.append(dict(id=1, type="wait_timer", wait_timer=body["wait_timer"]))
+    if body.get("reviewers"):
+        reviewers = [dict(type=r["type"], reviewer=dict(id=r["id"], login=state["accounts"][str(r["id"])]))
+                     for r in body["reviewers"]]
+        rules.append(dict(id=2, type="required_reviewers", reviewers=reviewers,
+                          prevent_self_review=body.get("prevent_self_review", False)))
+    env = dict(deployment_branch_policy=policy, protection_rules=rules,
+               branch_policies=(before or {}).get("branch_policies", []))
+    state["environments"][name] = env
+    return env
+
+
+# ---- gh api / gh repo view ----------------------------------------------------------------------------
+ROUTES = (labels, protection, actions, environments)
+
+
+def api(state, argv):
+    parser = Parser(prog="gh api", add_help=False, allow_abbrev=False)
+    parser.add_argument("route")
+    parser.add_argument("-X", "--method")
+    parser.add_argument("--input")
+    args = parser.parse_args(argv)
+    if args.input not in (None, "-"):
+        raise Exit(1, "fake gh: --input is modelled for - (standard input) only\n")
+    body = json.loads(sys.stdin.read()) if args.input == "-" else None
+    method = (args.method or ("POST" if args.input else "GET")).upper()
+    state["calls"].append(dict(method=method, route=args.route, body=body))
+    path = args.route.strip("/").partition("?")[0]
+    found = re.fullmatch(r"repos/([^/]+/[^/]+)/(.+)", path)
+    try:
+        if not found or found.group(1).lower() != state["repo"].lower():
+            raise HttpError(404, "Not Found")
+        rest = found.group(2)
+        for prefix, (status, message) in state["forbidden"].items():
+            if rest.startswith(prefix):
+                raise HttpError(status, message)
+        for route in ROUTES:
+            answer = route(state, method, rest, body)
+            if answer is not None:
+                status, answer_body = answer
+                return "" if status == 204 else json.dumps(answer_body)
+        raise Exit(1, f"fake gh: {method} {path} is not modelled\n")
+    except HttpError as error:
+        raise Exit(1, f"gh: {error} (HTTP {error.status})\n", json.dumps(error.body)) from None
+
+
+def repo_view(state, argv):
+    parser = Parser(prog="gh repo view", add_help=False, allow_abbrev=False)
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--jq", required=True)
+    args = parser.parse_args(argv)
+    if (args.json, args.jq) != ("nameWithOwner", ".nameWithOwner"):
+        raise Exit(1, "fake gh: only --json nameWithOwner --jq .nameWithOwner is modelled\n")
+    state["calls"].append(dict(command="repo view"))
+    if not state["remote"]:
+        raise Exit(1, "no git remotes found\n")
+    return state["repo"] + "\n"
+
+
+def main(argv):
+    state = json.loads(STATE.read_text())
+    try:
+        if not state["logged_in"]:
+            raise Exit(4, NOT_LOGGED_IN)
+        if argv[:1] == ["api"]:
+            out = api(state, argv[1:])
+        elif argv[:2] == ["repo", "view"]:
+            out = repo_view(state, argv[2:])
+        else:
+            raise Exit(1, f"fake gh: `gh {' '.join(argv[:2])}` is not modelled\n")
+        code = 0
+    except Exit as done:
+        out, code = done.stdout, done.code
+        sys.stderr.write(done.stderr)
+    sys.stdout.write(out)
+    STATE.write_text(json.dumps(state, indent=1))
+    return code
+
+
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def fresh_state() -> dict:
+    """What a repository has right after its first push."""
+    return {
+        "repo": REPO,
+        "remote": True,
+        "logged_in": True,
+        "branches": ["main"],
+        "labels": [
+            {"name": "bug", "color": "d73a4a", "description": "Something isn't working"},
+            {"name": "enhancement", "color": "a2eeef", "description": "New feature or request"},
+        ],
+        "protection": {},
+        "actions": {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": False},
+        "environments": {},
+        "accounts": {"1": "octocat", "42": "release-team"},
+        "forbidden": {},  # route prefix (after repos/OWNER/NAME/) -> [status, message]
+        "calls": [],
+    }
+
+
+class FakeGitHub:
+    """The fake's state file: preload it, run the verb, read back what GitHub holds and the calls."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.write(fresh_state())
+
+    def read(self) -> dict:
+        return json.loads(self.path.read_text())
+
+    def write(self, state: dict) -> None:
+        self.path.write_text(json.dumps(state, indent=1))
+
+    def set(self, **values) -> None:
+        self.write({**self.read(), **values})
+
+    def settings(self) -> dict:
+        """Everything GitHub holds, without the call log."""
+        state = self.read()
+        del state["calls"]
+        return state
+
+    def calls(self) -> list[dict]:
+        return self.read()["calls"]
+
+    def writes(self) -> list[dict]:
+        return [c for c in self.calls() if c.get("method", "GET") != "GET"]
+
+    def label(self, name: str) -> dict | None:
+        return next((lb for lb in self.read()["labels"] if lb["name"] == name), None)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    """A project folder to run the verb in (the working directory), with no deploy.yml."""
+    root = tmp_path / "project"
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "train.yml").write_text("name: Model review\n")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def github(tmp_path, monkeypatch, project) -> FakeGitHub:
+    """The fake gh first on PATH, over a fresh repository."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!{sys.executable}\n{FAKE_GH}")
+    gh.chmod(gh.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GH_STATE", str(tmp_path / "github.json"))
+    return FakeGitHub(tmp_path / "github.json")
+
+
+def environment(policy: dict | None, rules: list | None = None, policies: list | None = None) -> dict:
+    """An environment as the fake stores it: its deployment branch policy, protection rules, branches."""
+    return {
+        "deployment_branch_policy": policy,
+        "protection_rules": rules or [],
+        "branch_policies": policies or [],
+    }
+
+
+def with_deploy(project: Path) -> None:
+    (project / ".github" / "workflows" / "deploy.yml").write_text("name: Deploy\n")
+
+
+def outcomes(output: str) -> dict[str, str]:
+    """Each step's outcome, by step name, from the verb's output."""
+    steps = ("label", "branch protection", "Actions", "environment")
+    return dict(line.split(": ", 1) for line in output.splitlines() if line.startswith(steps))
+
+
+def run(*args):
+    result = invoke("setup-github", *args)
+    return result, outcomes(result.output)
+
+
+def test_a_fresh_repository_gets_everything(github, project):
+    with_deploy(project)
+    result, said = run()
+    assert result.exit_code == 0, explain(result)
+    assert github.calls()[0] == {"command": "repo view"}
+    assert f"GitHub setup of {REPO}" in result.output
+
+    assert github.label("drift") == {**DRIFT_LABEL, "default": False}
+    protection = github.read()["protection"]["main"]
+    assert protection["required_status_checks"]["strict"] is True
+    assert protection["required_status_checks"]["contexts"] == [CHECK]
+    assert protection["enforce_admins"] == {"enabled": False}
+    assert "required_pull_request_reviews" not in protection
+    assert "restrictions" not in protection
+    actions = {"default_workflow_permissions": "read", "can_approve_pull_request_reviews": True}
+    assert github.read()["actions"] == actions
+    for name in ("drift", "production"):
+        env = github.read()["environments"][name]
+        assert env["deployment_branch_policy"] == SELECTED
+        assert [p["name"] for p in env["branch_policies"]] == ["main"]
+
+    assert said['label "drift"'] == "created"
+    assert said["branch protection of main"].startswith("created")
+    assert said["Actions may create and approve pull requests"].startswith("updated: allowed")
+    assert said['environment "drift"'].startswith("created")
+    assert said['environment "production"'].startswith("created")
+
+
+def test_a_second_run_changes_nothing(github, project):
+    with_deploy(project)
+    assert run()[0].exit_code == 0
+    before, calls_before = github.settings(), len(github.calls())
+
+    result, said = run()
+    assert result.exit_code == 0, explain(result)
+    assert len(said) == 5
+    assert set(said.values()) == {"already set"}, said
+    assert github.settings() == before
+    assert [c for c in github.calls()[calls_before:] if c.get("method", "GET") != "GET"] == []
+
+
+def test_dry_run_changes_nothing_and_says_what_it_would_do(github, project):
+    with_deploy(project)
+    before = github.settings()
+    result, said = run("--dry-run")
+    assert result.exit_code == 0, explain(result)
+    assert "dry run: nothing is changed" in result.output
+    assert github.settings() == before
+    assert github.writes() == []
+    assert said['label "drift"'] == "would create"
+    assert said["branch protection of main"].startswith(f'would create (requires "{CHECK}"')
+    assert said["Actions may create and approve pull requests"].startswith("would update: allowed")
+    assert said['environment "drift"'] == "would create (deployments from main only)"
+    assert said['environment "production"'] == "would create (deployments from main only)"
+
+
+def test_dry_run_of_a_partly_set_repository(github):
+    state = github.read()
+    state["labels"].append(DRIFT_LABEL)
+    state["environments"]["drift"] = environment(None)
+    github.write(state)
+    before = github.settings()
+    _, said = run("--dry-run")
+    assert github.settings() == before
+    assert said['label "drift"'] == "already set"
+    assert said['environment "drift"'] == (
+        "would update: deployments from selected branches only (were: all branches); "
+        "branch main allowed to deploy"
+    )
+
+
+def existing_protection(checks: dict | None) -> dict:
+    """Protection as GitHub returns it: two reviews, code owners, admins included, pushes restricted, ..."""
+    protection = {
+        "enforce_admins": {"enabled": True},
+        "required_pull_request_reviews": {
+            "dismiss_stale_reviews": True,
+            "require_code_owner_reviews": True,
+            "required_approving_review_count": 2,
+            "require_last_push_approval": False,
+            "dismissal_restrictions": {
+                "users": [{"login": "octocat"}],
+                "teams": [{"slug": "lead"}],
+                "apps": [],
+            },
+        },
+        "restrictions": {"users": [], "teams": [{"slug": "release-team"}], "apps": [{"slug": "renovate"}]},
+        "required_linear_history": {"enabled": True},
+        "allow_force_pushes": {"enabled": False},
+        "allow_deletions": {"enabled": False},
+        "block_creations": {"enabled": False},
+        "required_conversation_resolution": {"enabled": True},
+        "lock_branch": {"enabled": False},
+        "allow_fork_syncing": {"enabled": False},
+        "required_signatures": {"enabled": True},
+    }
+    if checks is not None:
+        protection["required_status_checks"] = checks
+    return protection
+
+
+def test_existing_protection_keeps_its_checks_and_rules_and_gains_ours(github):
+    theirs = [{"context": "ci / tests", "app_id": 15368}, {"context": "lint", "app_id": None}]
+    checks = {"strict": False, "contexts": ["ci / tests", "lint"], "checks": theirs}
+    github.set(protection={"main": existing_protection(checks)})
+
+    result, said = run()
+    assert result.exit_code == 0, explain(result)
+    after = github.read()["protection"]["main"]
+    assert after["required_status_checks"] == {
+        "strict": True,
+        "contexts": ["ci / tests", "lint", CHECK],
+        "checks": [*theirs, {"context": CHECK, "app_id": None}],  # each still pinned as it was
+    }
+    del after["required_status_checks"]
+    assert after == existing_protection(None)
+    assert said["branch protection of main"] == (
+        f'updated: required check "{CHECK}" added; branches must be up to date before merging'
+    )
+    assert [c["method"] for c in github.writes() if "protection" in c["route"]] == ["PATCH"]
+
+
+def test_protection_without_required_checks_is_written_back_whole_with_ours(github):
+    github.set(protection={"main": existing_protection(None)})
+    result, said = run()
+    assert result.exit_code == 0, explain(result)
+    after = github.read()["protection"]["main"]
+    assert after.pop("required_status_checks") == {
+        "strict": True, "contexts": [CHECK], "checks": [{"context": CHECK, "app_id": None}]
+    }  # fmt: skip
+    assert after == existing_protection(None)
+    assert "its other rules kept" in said["branch protection of main"]
+
+
+@pytest.mark.parametrize(("status", "message"), [(403, ADMIN_ONLY), (404, "Not Found")])
+def test_no_admin_rights_on_protection_is_reported_and_the_other_steps_still_run(github, status, message):
+    github.set(forbidden={"branches/main/protection": [status, message]})
+    result, said = run()
+    assert result.exit_code == 1, explain(result)
+    line = said["branch protection of main"]
+    assert line.startswith(f"failed: {message} (HTTP {status}): repository admin rights are needed")
+    assert f"https://github.com/{REPO}/settings/branches" in line
+    assert "Require branches to be up to date before merging" in line
+    assert github.read()["protection"] == {}
+    assert said['label "drift"'] == "created"
+    assert said['environment "drift"'].startswith("created")
+    assert github.read()["actions"]["can_approve_pull_request_reviews"] is True
+    assert "1 step(s) failed" in result.output
+
+
+def test_a_branch_not_pushed_yet_is_said_so(github):
+    github.set(branches=[])
+    result, said = run()
+    assert result.exit_code == 1
+    assert said["branch protection of main"] == (
+        "failed: `main` is not on GitHub yet (Branch not found (HTTP 404)): push it, "
+        "then run setup-github again"
+    )
+
+
+def test_gh_missing_says_how_to_install_it(tmp_path, monkeypatch, project):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = invoke("setup-github")
+    assert result.exit_code == 1
+    assert "`gh` is not installed" in result.output
+    assert "https://cli.github.com" in result.output
+    assert "gh auth login" in result.output
+
+
+def test_not_logged_in_says_gh_auth_login(github):
+    github.set(logged_in=False)
+    result = invoke("setup-github")
+    assert result.exit_code == 1
+    assert "error: gh is not logged in: run `gh auth login`" in result.output
+    assert github.writes() == []
+
+
+def test_repository_not_found_asks_for_repo(github):
+    github.set(remote=False)
+    result = invoke("setup-github")
+    assert result.exit_code == 1
+    assert "could not tell which GitHub repository this is (gh said: no git remotes found)" in result.output
+    assert "--repo OWNER/NAME" in result.output
+
+
+def test_repo_option_names_the_repository(github):
+    result, _ = run("--repo", REPO)
+    assert result.exit_code == 0, explain(result)
+    assert {"command": "repo view"} not in github.calls()
+    assert all(c["route"].startswith(f"repos/{REPO}/") for c in github.calls())
+    assert invoke("setup-github", "--repo", "not a repo").exit_code == 1
+
+
+@pytest.mark.parametrize("deploy", [False, True])
+def test_production_environment_only_with_deploy_yml(github, project, deploy):
+    if deploy:
+        with_deploy(project)
+    result, said = run()
+    assert result.exit_code == 0, explain(result)
+    assert ("production" in github.read()["environments"]) is deploy
+    assert ('environment "production"' in said) is deploy
+
+
+def test_an_existing_environment_keeps_its_reviewers_and_wait_timer(github, project):
+    with_deploy(project)
+    reviewers = {
+        "id": 2,
+        "type": "required_reviewers",
+        "prevent_self_review": True,
+        "reviewers": [
+            {"type": "User", "reviewer": {"id": 1, "login": "octocat"}},
+            {"type": "Team", "reviewer": {"id": 42, "login": "release-team"}},
+        ],
+    }
+    state = github.read()
+    timer = {"id": 1, "type": "wait_timer", "wait_timer": 5}
+    state["environments"]["production"] = environment(None, rules=[timer, reviewers])
+    # a policy listed without its type is a branch policy
+    state["environments"]["drift"] = environment(SELECTED, policies=[{"id": 1, "name": "main"}])
+    github.write(state)
+
+    result, said = run()
+    assert result.exit_code == 0, explain(result)
+    production = github.read()["environments"]["production"]
+    assert production["protection_rules"] == [timer, reviewers]
+    assert production["deployment_branch_policy"] == SELECTED
+    assert [p["name"] for p in production["branch_policies"]] == ["main"]
+    assert said['environment "production"'].startswith("updated: deployments from selected branches only")
+    assert said['environment "drift"'] == "already set"
+
+
+def test_an_environment_limited_to_protected_branches_is_left_so(github):
+    policy = {"protected_branches": True, "custom_branch_policies": False}
+    state = github.read()
+    state["environments"]["drift"] = environment(policy)
+    github.write(state)
+    _, said = run()
+    assert said['environment "drift"'].startswith("already set (deployments from protected branches only")
+    assert github.read()["environments"]["drift"]["deployment_branch_policy"] == policy
+
+
+def test_a_label_of_another_color_and_an_allowed_actions_setting(github):
+    state = github.read()
+    state["labels"].append({"name": "drift", "color": "FFFFFF", "description": ""})
+    state["actions"] = {"default_workflow_permissions": "write", "can_approve_pull_request_reviews": True}
+    github.write(state)
+    _, said = run()
+    assert said['label "drift"'] == (
+        "updated: color FFFFFF → d93f0b; description 'The data drifted (drift.yml)'"
+    )
+    assert github.label("drift")["color"] == "d93f0b"
+    assert said["Actions may create and approve pull requests"] == "already set"
+    assert github.read()["actions"]["default_workflow_permissions"] == "write"
+
+
+def test_other_failures_keep_githubs_message_and_the_page(github):
+    github.set(forbidden={"actions/permissions/workflow": [409, "Conflict: set by the organization"]})
+    result, said = run()
+    assert result.exit_code == 1
+    assert said["Actions may create and approve pull requests"] == (
+        "failed: Conflict: set by the organization (HTTP 409); set it by hand at "
+        f"https://github.com/{REPO}/settings/actions: Workflow permissions → 'Allow GitHub Actions to "
+        "create and approve pull requests' (in an organization, its owners may have to allow it first "
+        "in the organization's settings)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "said"),
+    [
+        (
+            '{"message": "Validation Failed", "errors": [{"resource": "Label", "code": "already_exists"}]}',
+            "gh: Validation Failed (HTTP 422)\n",
+            'Validation Failed: {"resource": "Label", "code": "already_exists"} (HTTP 422)',
+        ),
+        (
+            '{"message": "Invalid request.\\n\\nNo subschema matched.", "errors": ["x is not a key"]}',
+            "gh: x is not a key (Invalid request.)\n",  # gh's own words when errors is a string
+            "Invalid request. No subschema matched.: x is not a key",
+        ),
+        ("<html>Bad gateway</html>", "gh: HTTP 502\n", "no message (HTTP 502)"),
+    ],
+)
+def test_github_errors_lose_nothing(stdout, stderr, said):
+    done = subprocess.CompletedProcess(["gh", "api"], 1, stdout=stdout, stderr=stderr)
+    assert str(pkg("github_setup").github_error(done)) == said
+
+
+def test_the_names_are_those_the_workflows_use():
+    setup, workflows = pkg("github_setup"), ROOT / ".github" / "workflows"
+    train = pkg("settings").read_yaml(workflows / "train.yml")
+    assert train["jobs"]["review"]["name"] == setup.CHECK == CHECK  # the check GitHub reports
+    drift = (workflows / "drift.yml").read_text(encoding="utf-8")
+    label = setup.LABEL
+    assert f'--color {label["color"]} --description "{label["description"]}"' in drift
+    assert "environment: drift" in drift
+
+
+def test_help_imports_nothing_heavy():
+    output, loaded = run_fresh(["setup-github", "--help"])
+    assert loaded == "[]"
+    assert "--dry-run" in output
