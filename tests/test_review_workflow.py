@@ -200,6 +200,26 @@ def test_pr_that_changes_the_split_is_judged_on_rows_neither_model_trained_on(re
     assert "Params: `split.salt`: `holdout-v1` → `holdout-v2`" in comment
 
 
+def test_pr_that_cannot_change_the_model_passes_without_a_review(repo, tmp_path, github):
+    """The check is required, so it must report on every PR: a docs-only one skips the review job."""
+
+    def edit_readme(project: Path) -> None:
+        (project / "README.md").write_text((project / "README.md").read_text() + "\nA note.\n")
+
+    result = pull_request(repo, "docs", edit_readme, tmp_path, github, number=16)
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert "the model cannot change, so there is nothing to review" in result.summary
+    assert "champion vs challenger" not in result.log  # the review job was skipped, not run
+    with pytest.raises(FileNotFoundError):
+        github.artifact("model-review", run_id=result.run_id)
+
+    posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
+    assert posted.returncode == 0, posted.log[-3000:]
+    assert "has no model-review artifact (the review was skipped" in posted.log
+    assert posted.calls(STICKY) == [] and github.comments(16) == []
+
+
 def test_schema_breaking_pr_fails_validation_with_the_table_as_comment(repo, tmp_path, github):
     def break_schema(project: Path) -> None:  # a new row with humidity 5.0, outside [0, 1]
         data = project / "data" / "bike-sharing-hour.csv"
