@@ -347,6 +347,22 @@ def test_retrain_data_stages_exactly_the_files_it_changed(tmp_path, mixed_batch)
     assert output == "added=0\nfiles=\n" and again.is_dir() and not any(again.iterdir())
 
 
+@pytest.mark.parametrize("report", [None, "/artifacts/9"], ids=["no report", "report"])
+def test_retrain_pr_body_links_the_run_inside_github_actions(tmp_path, mixed_batch, monkeypatch, report):
+    """As drift.yml runs it: the run's links always, the one-file drift report when it was uploaded."""
+    params, _, _, _ = mixed_batch
+    run = "https://github.com/acme/churn/actions/runs/7"
+    for key, value in (("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "acme/churn"),
+                       ("GITHUB_RUN_ID", "7")):  # fmt: skip
+        monkeypatch.setenv(key, value)
+    if report:
+        monkeypatch.setenv("DRIFT_REPORT_URL", run + report)
+    retrain(tmp_path, params)
+    body = (tmp_path / "pr-body.md").read_text()
+    assert f"[Drift check run]({run})" in body and f"[its artifacts]({run}#artifacts)" in body
+    assert ("[the Evidently report (drift.html)](" in body) == bool(report)
+
+
 def test_retrain_data_cannot_stage_data_outside_the_params_folder(tmp_path, monkeypatch):
     params = realistic_project(tmp_path / "project")  # its data.path is the real file, elsewhere
     before = real_params().data_path.read_bytes()
