@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -49,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from serving import free_port, server
+from serving import free_port, prepare, server
 
 PACKAGE = os.environ.get("BENCH_PACKAGE", "my_ml_project")  # the default bake's package
 MB = 1_000_000
@@ -220,23 +219,8 @@ def main() -> None:
     args = parser.parse_args()
 
     project = Path(args.project).resolve()
-    os.chdir(project)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
-    work = Path(tempfile.mkdtemp(prefix="bench-oversized-"))
-    os.environ.setdefault("BENTOML_HOME", str(work / "bentoml"))
-    sys.path.insert(0, str(project / "src"))
-    import importlib
-
-    settings, data, models, release = (
-        importlib.import_module(f"{PACKAGE}.{m}") for m in ("settings", "data", "models", "release")
-    )
-    params = settings.load_params(project / "params.yaml")
-    model_dir = project / "artifacts" / "model"
-    if not (model_dir / models.MODEL_FILE).is_file():
-        print("Training the model (artifacts/model is missing)...", flush=True)
-        subprocess.run([sys.executable, "-m", PACKAGE, "train"], check=True, cwd=project)
-    tag = release.store_model(params, model_dir)
+    work, params, model_dir, tag = prepare(project, "bench-oversized-")
+    data, models = (importlib.import_module(f"{PACKAGE}.{m}") for m in ("data", "models"))
     _, info = models.load(model_dir)
     row = data.load_training_data(params)[info.numeric + info.categorical].head(1)
     record = json.dumps(json.loads(row.to_json(orient="records"))[0], separators=(",", ":")).encode()

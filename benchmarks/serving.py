@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib
 import json
 import os
 import platform
@@ -303,6 +304,26 @@ def run_load(port: int, bodies: Path, concurrency: int, args: argparse.Namespace
     return json.loads(done.stdout)
 
 
+def prepare(project: Path, prefix: str) -> tuple[Path, object, Path, str]:
+    """Work in the baked project with its package importable and a BentoML home of the benchmark's
+    own; train the model if needed and store it. Returns (work folder, params, model folder, tag)."""
+    os.chdir(project)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # servers and load generator: compiled imports
+    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.setdefault("BENTOML_HOME", str(work / "bentoml"))
+    sys.path.insert(0, str(project / "src"))
+    settings, models, release = (
+        importlib.import_module(f"{PACKAGE}.{m}") for m in ("settings", "models", "release")
+    )
+    params = settings.load_params(project / "params.yaml")
+    model_dir = project / "artifacts" / "model"
+    if not (model_dir / models.MODEL_FILE).is_file():
+        print("Training the model (artifacts/model is missing)...", flush=True)
+        subprocess.run([sys.executable, "-m", PACKAGE, "train"], check=True, cwd=project)
+    return work, params, model_dir, release.store_model(params, model_dir)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=".", help="a baked project")
@@ -320,24 +341,9 @@ def main() -> None:
         return
 
     project = Path(args.project).resolve()
-    os.chdir(project)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # servers and load generator: compiled imports
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # the ceiling: one thread, like each service worker
-    os.environ["BENTOML_DO_NOT_TRACK"] = "true"
-    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    os.environ.setdefault("BENTOML_HOME", str(work / "bentoml"))
-    sys.path.insert(0, str(project / "src"))
-    import importlib
-
-    settings, data, models, release = (
-        importlib.import_module(f"{PACKAGE}.{m}") for m in ("settings", "data", "models", "release")
-    )
-    params = settings.load_params(project / "params.yaml")
-    model_dir = project / "artifacts" / "model"
-    if not (model_dir / models.MODEL_FILE).is_file():
-        print("Training the model (artifacts/model is missing)...", flush=True)
-        subprocess.run([sys.executable, "-m", PACKAGE, "train"], check=True, cwd=project)
-    tag = release.store_model(params, model_dir)
+    work, params, model_dir, tag = prepare(project, "bench-serving-")
+    data, models = (importlib.import_module(f"{PACKAGE}.{m}") for m in ("data", "models"))
     import bentoml
 
     stored_path = bentoml.models.get(tag).path

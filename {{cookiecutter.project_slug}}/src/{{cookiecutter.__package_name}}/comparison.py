@@ -75,7 +75,11 @@ def compare(
         champion = {"status": {"status": "failed", "detail": detail, "log_tail": ""}}
 
     base_files = read_base(params, base)
-    fair = unseen_by_champion(params, base_files, champion, len(holdout))
+    # The head's data as text, read once: to follow rows into the base's, and to count rows changed.
+    head_text = (
+        None if base_files["params"] is None else data.read_text(params.data_path, params.data_path.suffix)
+    )
+    fair = unseen_by_champion(params, base_files, head_text, champion, len(holdout))
     keep = fair.keep
     info = challenger["info"]
     y = holdout[params.data.target][keep]
@@ -119,7 +123,7 @@ def compare(
             "left_out": fair.left_out,
             "trained_rows_known": fair.trained_rows_known,
         },
-        "changes": changes(params, base, base_files, champion, challenger),
+        "changes": changes(params, base, base_files, head_text, champion, challenger),
         "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info["classes"]),
         "links": reports.links(),
     }
@@ -127,7 +131,7 @@ def compare(
 
 def read_base(params: Params, base: str | None) -> dict:
     """The base commit's params (as written) and training data (as text); None where absent."""
-    found = {"params": None, "data": None, "data_suffix": None}
+    found = {"params": None, "data": None}
     if not base:
         return found
     project = params.root.resolve()
@@ -138,16 +142,17 @@ def read_base(params: Params, base: str | None) -> dict:
     path = project / found["params"]["data"]["path"]
     raw = read_at(base, path, binary=True)
     if raw is not None:
-        found["data"], found["data_suffix"] = data.read_text(raw, path.suffix), path.suffix
+        found["data"] = data.read_text(raw, path.suffix)
     return found
 
 
-def unseen_by_champion(params: Params, base_files: dict, champion: dict, rows: int) -> overlap.Overlap:
+def unseen_by_champion(
+    params: Params, base_files: dict, head: pd.DataFrame | None, champion: dict, rows: int
+) -> overlap.Overlap:
     """Which holdout rows both models can be scored on: those the champion did not train on."""
     everything = overlap.Overlap(keep=np.ones(rows, bool))
     if "model" not in champion or base_files["data"] is None:
         return everything  # no champion, or no base to follow rows into (nothing to leave out)
-    head = data.read_text(params.data_path, params.data_path.suffix)
     in_holdout = data.holdout_mask(data.load_training_data(params), params)
     if in_holdout.sum() != rows:
         raise DataError(f"the holdout file has {rows} rows, but the head's split gives {in_holdout.sum()}")
@@ -194,7 +199,14 @@ def residuals(y: pd.Series, predicted: pd.Series) -> dict:
     }
 
 
-def changes(params: Params, base: str | None, base_files: dict, champion: dict, challenger: dict) -> dict:
+def changes(
+    params: Params,
+    base: str | None,
+    base_files: dict,
+    head: pd.DataFrame | None,
+    champion: dict,
+    challenger: dict,
+) -> dict:
     """What differs between base and head: data rows, holdout, schema, params, locked packages."""
     found: dict = {"base": base}
     head_hashes = challenger["metrics"]["hashes"]
@@ -209,16 +221,15 @@ def changes(params: Params, base: str | None, base_files: dict, champion: dict, 
         # Both sides as written in the file: the validated model would add defaults the file lacks.
         head_params = read_yaml(params.file)
         found["params"] = diff_mappings(flatten(base_files["params"]), flatten(head_params))
-        found["data"] = data_change(base_files["data"], params)
+        found["data"] = data_change(base_files["data"], head)
     if base:
         project = params.root.resolve()
         found["packages"] = package_changes(read_at(base, project / "uv.lock"), project / "uv.lock")
     return found
 
 
-def data_change(old: pd.DataFrame | None, params: Params) -> dict:
+def data_change(old: pd.DataFrame | None, head: pd.DataFrame) -> dict:
     """Rows added and removed (compared as text, so a re-typed column still counts as the same rows)."""
-    head = data.read_text(params.data_path, params.data_path.suffix)
     if old is None:
         return {"head_rows": len(head), "base_rows": None}
     change = {"base_rows": len(old), "head_rows": len(head)}
