@@ -85,6 +85,13 @@ def test_clearly_better_challenger(params, holdout, trained, good, tmp_path):
     assert "the interval excludes 0 on the better side" in comment
     label = reports.LABELS[params.train.primary_metric]
     assert f"| **{label}** (primary) |" in comment and "▲ better" in comment
+    # At a glance: the interval plot puts the primary metric right of 0, and both models' curves follow.
+    plot = comment.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert plot[1].startswith(label) and plot[1].endswith("▲ better")
+    assert comment.count("```mermaid") == len(record["charts"]) == 2
+    assert "Grey line: champion (base) · blue line: challenger (this PR)" in comment
+    for chart in record["charts"]:
+        assert {"champion", "challenger"} <= {s["name"] for s in chart["series"]}
 
 
 def test_clearly_worse_challenger_fails_with_the_rule_named(params, holdout, trained, good, tmp_path):
@@ -115,6 +122,9 @@ def test_no_champion(params, holdout, trained, predictions, tmp_path):
     primary = record["metrics"][0]
     assert primary["champion"] is None and primary["challenger"] is not None
     assert primary["low"] <= primary["challenger"] <= primary["high"]
+    assert "```text" not in comment  # no differences to plot
+    assert "Blue line: challenger (this PR)" in comment and comment.count("```mermaid") == 2
+    assert all("champion" not in {s["name"] for s in c["series"]} for c in record["charts"])
 
 
 def test_champion_that_cannot_be_built_shows_the_error_tail(params, holdout, trained, predictions, tmp_path):

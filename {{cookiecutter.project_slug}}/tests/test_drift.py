@@ -69,6 +69,10 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     assert summary.startswith("## 🌊 Data drift")
     for column in named:
         assert f"| {column} | ⚠️ yes |" in summary
+    # The drifted features' distributions, reference vs current, drawn where the summary is read.
+    shown = sorted(named)[: pkg("charts").MAX_DRIFT_CHARTS]
+    assert [c["title"] for c in record["charts"]] == [f"{c}: reference vs current" for c in shown]
+    assert summary.count("```mermaid") == len(shown) and "### Drifted features" in summary
     assert record["sample_sizes"]["current"] == {"rows": 3000, "valid": 3000, "used": 3000}
     assert record["retraining"]["labelled"] == 3000 and record["addable_rows"] == 3000
     assert "**3,000** of the 3,000 labelled current rows (with `" in summary

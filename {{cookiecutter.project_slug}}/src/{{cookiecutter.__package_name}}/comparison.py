@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
-from . import bootstrap, data, overlap, reports, review
+from . import bootstrap, charts, data, overlap, reports, review
 from .errors import DataError
 from .evaluation import DIRECTION
 from .settings import Params, read_yaml
@@ -101,6 +101,7 @@ def compare(
         )
         allowed = None if diffs[0].champion is None else gate.allowed_loss(diffs[0].champion)
         decided = verdict(diffs[0], DIRECTION[names[0]], allowed or 0.0)
+        drawn = charts.review_charts(y, scored, info["classes"], info["positive_class"])
     else:  # the challenger alone, on its whole holdout: for information
         everything = holdout[params.data.target]
         absolute = bootstrap.absolute_bootstrap(
@@ -108,6 +109,8 @@ def compare(
         )
         diffs = [bootstrap.MetricDiff(m, None, v, None, lo, hi, 0.0) for m, (v, lo, hi) in absolute.items()]
         decided = NO_CHAMPION if champion["status"]["status"] != "ok" else NOT_COMPARABLE
+        alone = {"challenger": challenger["predictions"]}
+        drawn = charts.review_charts(everything, alone, info["classes"], info["positive_class"])
     return {
         "verdict": decided,
         "primary_metric": names[0],
@@ -124,6 +127,7 @@ def compare(
             "trained_rows_known": fair.trained_rows_known,
         },
         "changes": changes(params, base, base_files, head_text, champion, challenger),
+        "charts": drawn,
         "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info["classes"]),
         "links": reports.links(),
     }

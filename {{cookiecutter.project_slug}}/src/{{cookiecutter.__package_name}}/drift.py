@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from . import data, reports, retraining, schema, sources
+from . import charts, data, reports, retraining, schema, sources
 from .errors import DataError, ValidationFailed
 from .settings import Params
 
@@ -115,6 +115,16 @@ def summarise(report: dict) -> dict:
     return {"columns": columns, **overall}
 
 
+def distributions(reference: pd.DataFrame, current: pd.DataFrame, columns: dict) -> list[dict]:
+    """Reference vs current distribution charts of the drifted features (the first few, by name)."""
+    numeric, _ = data.feature_columns()
+    drifted = sorted(name for name, column in columns.items() if column["drifted"])
+    return [
+        charts.distribution(name, reference[name], current[name], name in numeric)
+        for name in drifted[: charts.MAX_DRIFT_CHARTS]
+    ]
+
+
 def check(params: Params, out: Path) -> dict:
     """Run the drift check, write drift.json and summary.md (and drift.html) to `out`, return the record.
 
@@ -152,7 +162,8 @@ def check(params: Params, out: Path) -> dict:
     if valid < params.drift.min_rows:
         record |= {"status": "too-few-rows", "dataset_drift": False}
     else:
-        result = run_evidently(sample(reference, size, seed), current, params, out / "drift.html")
+        reference_sample = sample(reference, size, seed)
+        result = run_evidently(reference_sample, current, params, out / "drift.html")
         drifted = result["share"] >= params.drift.drift_share
         status = "drift" if drifted else "no-drift"
         record |= {
@@ -160,6 +171,7 @@ def check(params: Params, out: Path) -> dict:
             "dataset_drift": drifted,
             "drift_share": params.drift.drift_share,
             **result,
+            "charts": distributions(reference_sample, current, result["columns"]),
         }
     return publish(record, params, out, intake=retraining.explain(params, found, source, done=False))
 
@@ -168,6 +180,8 @@ def publish(record: dict, params: Params, out: Path, intake: str) -> dict:
     """Write drift.json and summary.md (also the GitHub job summary)."""
     out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / "drift.json", record)
-    summary = reports.render("drift.md.j2", r=record, target=params.data.target, intake=intake)
+    summary = reports.render(
+        "drift.md.j2", r=record, target=params.data.target, intake=intake, legend=charts.LEGEND["drift"]
+    )
     reports.publish(summary, out / "summary.md")
     return record

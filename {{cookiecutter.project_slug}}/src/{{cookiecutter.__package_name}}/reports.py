@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from . import data
+from . import charts, data
 
 _env = Environment(
     loader=PackageLoader(__package__, "templates"),
@@ -20,6 +20,7 @@ _env = Environment(
     autoescape=False,
 )
 _env.filters["md"] = lambda value: str(value).replace("|", "\\|").replace("\n", " ")
+_env.filters["mermaid"] = charts.mermaid
 
 
 def render(template: str, **values) -> str:
@@ -61,7 +62,7 @@ def publish(markdown: str, path: Path | None) -> None:
 
 COMMENT_LIMIT = 65_536  # GitHub's maximum comment length
 # Sections dropped, least important first, when the comment would exceed the limit.
-OMITTABLE = ("diagnostics", "log_tail", "packages", "params", "leaderboard")
+OMITTABLE = ("diagnostics", "log_tail", "packages", "params", "charts", "leaderboard")
 LABELS = {
     "roc_auc": "ROC AUC",
     "log_loss": "log loss",
@@ -279,9 +280,22 @@ def render_comment(record: dict, omit: set[str]) -> str:
         packages=record["changes"].get("packages"),
         log_tail=status.get("log_tail", ""),
         diagnostics=diagnostic_tables(record["diagnostics"]) if "diagnostics" not in omit else None,
+        intervals=None if alone else interval_rows(record),
+        charts=[] if "charts" in omit else record.get("charts", []),
+        legend=charts.LEGEND["review-alone" if alone else "review"],
         omit=sorted(omit),
         footer=footer(record, level),
     )
+
+
+def interval_rows(record: dict) -> str:
+    """The metrics' Δ and intervals as a text plot; the primary metric shows the gate's tolerance."""
+    rows = [
+        {**d, "label": LABELS[d["metric"]], "direction": record["direction"][d["metric"]]}
+        for d in record["metrics"]
+    ]
+    rows[0]["tolerance"] = record["gate"]["allowed_loss"]
+    return charts.interval_plot(rows)
 
 
 def diagnostic_tables(diagnostics: dict) -> dict | None:

@@ -13,9 +13,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections import deque
 from pathlib import Path
 
-from . import data
+from . import data, progress
 from .settings import Params
 
 STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
@@ -43,7 +44,8 @@ def score_here(params: Params, holdout: Path, out: Path) -> dict:
     from . import models, training
 
     training.train(params, out / MODEL_DIR)
-    models.predict_file(out / MODEL_DIR, holdout, out / PREDICTIONS)
+    with progress.step(f"Predicting the holdout ({holdout.name})"):
+        models.predict_file(out / MODEL_DIR, holdout, out / PREDICTIONS)
     return write_status(out, "ok")
 
 
@@ -91,11 +93,24 @@ def run_base(base: Path, params_name: str, holdout: Path, out: Path, ref: str) -
     }
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}}
     for name, command in steps.items():
-        done = subprocess.run(command, cwd=base, env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            detail = f"`{name}` failed at {ref} (exit {done.returncode})"
-            return write_status(out, "failed", detail, tail(done.stdout + done.stderr), ref)
+        with progress.step(f"Champion at {ref[:12]}: {name}"):
+            code, log = stream(command, base, env, prefix="champion | ")
+        if code != 0:
+            detail = f"`{name}` failed at {ref} (exit {code})"
+            return write_status(out, "failed", detail, "\n".join(log), ref)
     return write_status(out, "ok", ref=ref)
+
+
+def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, deque]:
+    """Run a command, echoing its output to stderr as it comes; its exit code and last log lines."""
+    log: deque = deque(maxlen=LOG_TAIL_LINES)
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as process:
+        for line in process.stdout:
+            log.append(line.rstrip("\n"))
+            progress.say(prefix + log[-1])
+    return process.returncode, log
 
 
 def read_status(side: Path) -> dict:

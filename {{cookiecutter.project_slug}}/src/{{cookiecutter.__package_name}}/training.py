@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils._param_validation import InvalidParameterError  # raised by every estimator since 1.2
 
-from . import data, evaluation, models, schema
+from . import data, evaluation, models, progress, schema
 from .errors import ParamsError
 from .settings import Params
 
@@ -53,11 +54,18 @@ def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: lis
     board = []
     for name, candidate in params.train.candidates.items():
         pipeline = models.build_pipeline(name, candidate, params.task, numeric, categorical, seed)
-        try:
-            cv = cross_validate(pipeline, X, y, cv=folds, scoring=scorer, error_score="raise")
-        except InvalidParameterError as err:  # a known parameter with a value the estimator refuses
-            raise ParamsError(f"train.candidates.{name}.params: {err}") from None
-        scores = cv["test_score"]
+        scores = []
+        with progress.step(f"Cross-validating {name} ({folds.n_splits} folds)") as candidate_note:
+            # Fold by fold (as cross_validate does, sequentially) to say how far it is.
+            for fold, (fit_rows, check_rows) in enumerate(folds.split(X, y), start=1):
+                with progress.step(f"  {name} fold {fold}/{folds.n_splits}", announce=False) as note:
+                    try:
+                        model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
+                    except InvalidParameterError as err:  # a known parameter with a value it refuses
+                        raise ParamsError(f"train.candidates.{name}.params: {err}") from None
+                    scores.append(scorer(model, X.iloc[check_rows], y.iloc[check_rows]))
+                    note["result"] = f"{metric} {scores[-1]:.4f}"
+            candidate_note["result"] = f"{metric} {np.mean(scores):.4f} ± {np.std(scores):.4f}"
         board.append(
             {
                 "candidate": name,
@@ -74,7 +82,9 @@ def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: lis
 
 def train(params: Params, out_dir: Path) -> dict:
     """Train, save the winner to `out_dir` and return its metrics.json content."""
-    frame = data.load_training_data(params)
+    with progress.step(f"Reading and validating {params.data_path.name}") as note:
+        frame = data.load_training_data(params)
+        note["result"] = f"{len(frame):,} rows"
     parts = data.split(frame, params)
     target = params.data.target
     numeric, categorical = data.feature_columns()
@@ -88,7 +98,8 @@ def train(params: Params, out_dir: Path) -> dict:
     chosen = leaderboard[0]["candidate"]
     candidate = params.train.candidates[chosen]
     model = models.build_pipeline(chosen, candidate, params.task, numeric, categorical, params.train.seed)
-    model.fit(X_train, y_train)
+    with progress.step(f"Fitting {chosen} on the {len(X_train):,} training rows"):
+        model.fit(X_train, y_train)
 
     holdout_preds = models.predict_frame(model, X_hold)
     metrics = {

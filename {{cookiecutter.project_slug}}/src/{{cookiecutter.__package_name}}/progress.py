@@ -1,0 +1,53 @@
+"""What a long step is doing, on stderr (stdout stays for results).
+
+In a terminal: a live status line (rich's spinner) while a step runs, and one line when it ends.
+In a CI log (not a terminal): plain lines, each stamped with the seconds since the command began,
+a line when a step starts and one with its result and time when it ends. Silent unless the CLI
+turned it on (`enable`), so library calls and tests print nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+
+_state = {"on": False, "began": time.monotonic(), "console": None}
+
+
+def enable() -> None:
+    _state.update(on=True, began=time.monotonic())
+    if sys.stderr.isatty():
+        try:
+            from rich.console import Console
+        except ImportError:  # rich comes with BentoML; without it, plain lines
+            return
+        _state["console"] = Console(stderr=True, highlight=False)
+
+
+def say(message: str) -> None:
+    """One line of progress (a log line in CI, a printed line in a terminal)."""
+    if not _state["on"]:
+        return
+    if _state["console"] is not None:
+        _state["console"].print(message, markup=False)
+    else:
+        print(f"[{time.monotonic() - _state['began']:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def step(message: str, announce: bool = True) -> Iterator[dict]:
+    """Run a step; yields a dict whose `result` (if set) is shown when the step ends.
+
+    `announce=False` skips the start line in a CI log, for short repeated steps such as folds.
+    """
+    note = {"result": ""}
+    started = time.monotonic()
+    console = _state["console"]
+    if announce and console is None:
+        say(f"{message} …")
+    with console.status(message) if console is not None else nullcontext():
+        yield note
+    result = f": {note['result']}" if note["result"] else ""
+    say(f"{message}{result} ({time.monotonic() - started:.1f} s)")
