@@ -9,6 +9,7 @@ Regression (bike sharing) is used because its candidates differ by a wide, certa
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,12 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path, github)
     assert "> The holdout changed between base and head" in comment  # some new rows joined it
     assert "Dependencies: uv.lock unchanged" in comment
     assert "## ✅ Model review: better" in result.summary  # the same text in the job summary
+    assert comment.count("```mermaid") == 2 and "Mean prediction by actual value" in comment
+    # The log says what runs: each fold with its score and time, and the champion's own run, live.
+    assert re.search(
+        r"\[ *\d+\.\ds\]   hist_gradient_boosting fold 2/2: rmse [\d.]+ \(\d+\.\d s\)", result.log
+    )
+    assert re.search(r"champion \| \[ *\d+\.\ds\] Cross-validating hist_gradient_boosting", result.log)
     assert (review / "pr-number").read_text().strip() == "11"
     uploaded = review / "challenger" / "model"
     assert (uploaded / "metrics.json").is_file()  # what release.yml checks the merged model against

@@ -190,7 +190,8 @@ def test_unreadable_current_files_are_an_error(tmp_path, setup, path, message):
     params = realistic_project(tmp_path, {"kind": "file", "path": path})
     result = run_drift(params, tmp_path / "out")
     assert result.exit_code == 1, explain(result)
-    assert result.output.startswith("error: ") and message in result.output, explain(result)
+    last = result.output.splitlines()[-1]  # after the progress lines, the error
+    assert last.startswith("error: ") and message in last, explain(result)
     assert not (tmp_path / "out" / "drift.json").exists()  # no verdict, no notice
 
 
@@ -211,7 +212,8 @@ def test_misconfigured_sql_source_is_an_error(tmp_path, monkeypatch, url, messag
     params = realistic_project(tmp_path / "project", sqlite_source(tmp_path / "none.db"))
     result = run_drift(params, tmp_path / "out")
     assert result.exit_code == 1, explain(result)
-    assert result.output.startswith("error: drift.source") and message in result.output, explain(result)
+    last = result.output.splitlines()[-1]
+    assert last.startswith("error: drift.source") and message in last, explain(result)
     assert not (tmp_path / "out" / "drift.json").exists()
 
 

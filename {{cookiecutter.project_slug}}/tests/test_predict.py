@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -97,8 +98,7 @@ def test_schema_violation_shows_the_table(trained, rows, tmp_path):
     bad.loc[bad.index[1], numeric] = -5
     result = predict(trained, write_table(bad, tmp_path / "bad.csv"), tmp_path / "out.csv")
     assert result.exit_code == 1, explain(result)
-    assert f"| {numeric} | greater_than_or_equal_to" in result.output
-    assert "| -5 | 2 |" in result.output
+    assert re.search(rf"^{numeric} +greater_than_or_equal_to\S* +1 +-5 +2$", result.output, re.MULTILINE)
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -108,7 +108,7 @@ def test_missing_feature_column_is_named(trained, rows, tmp_path):
         trained, write_table(rows.drop(columns=[dropped]), tmp_path / "in.csv"), tmp_path / "o.csv"
     )
     assert result.exit_code == 1, explain(result)
-    assert f"| {dropped} | missing column | 1 |" in result.output
+    assert re.search(rf"^{dropped} +missing column +1 ", result.output, re.MULTILINE)
 
 
 def test_missing_model_folder(rows, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import explain, invoke, pkg, write_table
 
@@ -31,17 +33,22 @@ def validate(path, tmp_path):
     return invoke("validate", path, "--report", report), report
 
 
+def table_row(output: str, column: str) -> list[str]:
+    """The cells of the terminal table's row for `column` (cells are separated by 2+ spaces)."""
+    return next(re.split(r"\s{2,}", line) for line in output.splitlines() if line.startswith(f"{column}  "))
+
+
 def test_the_sample_matches(params, tmp_path):
     result, report = validate(params.data_path, tmp_path)
     assert result.exit_code == 0, explain(result)
-    assert "rows match the schema" in result.output
-    assert report.read_text(encoding="utf-8").strip() == result.output.strip()
+    assert "rows match the schema" in result.output and f"Report: {report}" in result.output
+    assert "rows match the schema" in report.read_text(encoding="utf-8")
 
 
 def test_data_file_defaults_to_the_training_data_in_params(params, project, tmp_path):
     result = invoke("validate", "--params", project, "--report", tmp_path / "report.md")
     assert result.exit_code == 0, explain(result)
-    assert f"{params.data_path}: {len(data.read_table(params.data_path))} rows match" in result.output
+    assert f"{params.data_path}: {len(data.read_table(params.data_path)):,} rows match" in result.output
 
 
 def test_violations_are_listed_by_column_and_check(raw, text_column, tmp_path):
@@ -54,21 +61,25 @@ def test_violations_are_listed_by_column_and_check(raw, text_column, tmp_path):
     result, report = validate(path, tmp_path)
     assert result.exit_code == 1, explain(result)
     out = result.output
-    assert f"{path}: 2 schema violations in {len(bad)} rows" in out
-    assert f"| {numeric} | greater_than_or_equal_to" in out
-    assert f"| {text_column} | {first_check(text_column)}" in out
-    numeric_row = next(line for line in out.splitlines() if line.startswith(f"| {numeric} |"))
-    assert numeric_row.endswith("| -5 | 1 |")  # the value, and the row numbered from 1
-    assert "bogus | 3 |" in out
-    assert report.read_text(encoding="utf-8").strip() == out.strip()
+    assert f"{path}: 2 schema violations in {len(bad):,} rows" in out
+    # The terminal gets an aligned table: the value, and the row numbered from 1.
+    cells = table_row(out, numeric)
+    assert cells[1].startswith("greater_than_or_equal_to") and cells[2:] == ["1", "-5", "1"]
+    text_cells = table_row(out, text_column)
+    assert text_cells[1].startswith(first_check(text_column)) and text_cells[2:] == ["1", "bogus", "3"]
+    assert "|" not in out
+    # The report (and the job summary) get the same findings as Markdown.
+    markdown = report.read_text(encoding="utf-8")
+    assert f"| {numeric} | {cells[1]} | 1 | -5 | 1 |" in markdown
+    assert f"| {text_column} | {first_check(text_column)}" in markdown and "| 1 | bogus | 3 |" in markdown
 
 
 def test_extra_column_is_named(raw, tmp_path):
     path = write_table(raw.assign(surprise=1), tmp_path / "extra.csv")
     result, report = validate(path, tmp_path)
     assert result.exit_code == 1, explain(result)
-    assert "| surprise | unexpected column (not in the schema) | 1 |" in result.output
-    assert report.is_file()
+    assert table_row(result.output, "surprise")[1:3] == ["unexpected column (not in the schema)", "1"]
+    assert "| surprise | unexpected column (not in the schema) | 1 |" in report.read_text(encoding="utf-8")
 
 
 def test_missing_column_is_named(raw, tmp_path):
@@ -76,7 +87,7 @@ def test_missing_column_is_named(raw, tmp_path):
     path = write_table(raw.drop(columns=[dropped]), tmp_path / "missing.csv")
     result, _ = validate(path, tmp_path)
     assert result.exit_code == 1, explain(result)
-    assert f"| {dropped} | missing column | 1 |" in result.output
+    assert table_row(result.output, dropped)[1:3] == ["missing column", "1"]
 
 
 def test_parquet_is_read_too(raw, tmp_path):
@@ -121,9 +132,10 @@ def test_reports_go_to_the_github_job_summary(params, tmp_path, monkeypatch):
 def test_report_escapes_pipes_in_values(raw, text_column, tmp_path):
     bad = raw.copy()
     bad.loc[bad.index[0], text_column] = "a|b"
-    result, _ = validate(write_table(bad, tmp_path / "pipe.csv"), tmp_path)
+    result, report = validate(write_table(bad, tmp_path / "pipe.csv"), tmp_path)
     assert result.exit_code == 1, explain(result)
-    assert "a\\|b" in result.output
+    assert "a\\|b" in report.read_text(encoding="utf-8")  # Markdown keeps its table
+    assert table_row(result.output, text_column)[3] == "a|b"  # the terminal shows the value as it is
 
 
 def test_an_eager_schema_error_gets_the_same_table(raw):

@@ -22,6 +22,14 @@ PARAMS = click.option(
     show_default=True,
     help="The params file.",
 )
+MODEL_DIR = click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(path_type=Path),
+    default="artifacts/model",
+    show_default=True,
+    help="The model folder (written by train).",
+)
 
 
 class UserError(click.ClickException):
@@ -39,9 +47,9 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except ValidationFailed as failed:  # the table says more than one line could
-            from .reports import validation_report
+            from .reports import validation_text
 
-            click.echo(validation_report(failed.source, failed.n_rows, failed.failures), err=True)
+            click.echo(validation_text(failed.source, failed.n_rows, failed.failures), err=True)
             sys.exit(1)
         except ProjectError as err:
             raise UserError(str(err)) from None
@@ -49,9 +57,40 @@ def user_errors(command):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The verbs by the loop they belong to, in the order a project meets them (how --help lists them).
+SECTIONS = {
+    "Your data and model": ["infer-schema", "validate", "train", "predict", "serve"],
+    "Pull request review (train.yml)": ["holdout", "score", "compare"],
+    "Release (release.yml)": ["build", "model-card"],
+    "Drift and retraining (drift.yml)": ["drift", "retrain-data", "simulate-drift"],
+    "GitHub": ["setup-github"],
+}
+
+
+class LoopGroup(click.Group):
+    """Lists the verbs in SECTIONS' order instead of alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [verb for verbs in SECTIONS.values() for verb in verbs]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        width = formatter.width - 6 - max(len(verb) for verbs in SECTIONS.values() for verb in verbs)
+        for title, verbs in SECTIONS.items():
+            rows = [(verb, self.commands[verb].get_short_help_str(width)) for verb in verbs]
+            with formatter.section(title):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LoopGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="{{ cookiecutter.project_slug }}", message="%(package)s %(version)s")
 def main() -> None:
-    """Validate data, train and compare models, and predict: the steps the workflows run."""
+    """Validate data, train and compare models, and predict: the steps the workflows run.
+
+    Long steps report progress on stderr: a live line in a terminal, timestamped lines in CI logs.
+    """
+    from . import progress
+
+    progress.enable()
 
 
 @main.command()
@@ -78,9 +117,9 @@ def validate(data_file: Path | None, params_path: Path, report: Path) -> None:
         failures = None
     except ValidationFailed as failed:
         failures = failed.failures
-    markdown = reports.validation_report(str(data_file), len(frame), failures)
-    reports.publish(markdown, report)
-    click.echo(markdown)
+    reports.publish(reports.validation_report(str(data_file), len(frame), failures), report)
+    click.echo(reports.validation_text(str(data_file), len(frame), failures))
+    click.echo(f"Report: {report}")
     if failures is not None:
         sys.exit(1)
 
@@ -143,9 +182,7 @@ def train(params_path: Path, out: Path) -> None:
 
 
 @main.command()
-@click.option(
-    "--model", "model_dir", type=click.Path(path_type=Path), default="artifacts/model", show_default=True
-)
+@MODEL_DIR
 @click.option("--input", "input_file", type=click.Path(path_type=Path), required=True, help="CSV or Parquet.")
 @click.option(
     "--output", "output_file", type=click.Path(path_type=Path), required=True, help="CSV or Parquet."
@@ -174,7 +211,9 @@ def holdout(params_path: Path, out: Path) -> None:
 
 @main.command()
 @PARAMS
-@click.option("--holdout", "holdout_file", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--holdout", "holdout_file", type=click.Path(path_type=Path), required=True, help="Written by holdout."
+)
 @click.option(
     "--out", type=click.Path(path_type=Path), required=True, help="Folder for model/, predictions.csv."
 )
@@ -196,7 +235,13 @@ def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None) -> 
 
 @main.command()
 @PARAMS
-@click.option("--holdout", "holdout_file", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--holdout",
+    "holdout_file",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file both sides predicted.",
+)
 @click.option(
     "--champion", "champion_dir", type=click.Path(path_type=Path), required=True, help="Scored base."
 )
@@ -204,7 +249,13 @@ def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None) -> 
     "--challenger", "challenger_dir", type=click.Path(path_type=Path), required=True, help="Scored head."
 )
 @click.option("--base", help="The base commit, for the params, data and dependency diffs.")
-@click.option("--out", type=click.Path(path_type=Path), default="reports/pr", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default="reports/pr",
+    show_default=True,
+    help="Folder for comparison.json and comment.md.",
+)
 @user_errors
 def compare(
     params_path: Path, holdout_file: Path, champion_dir: Path, challenger_dir: Path, base, out: Path
@@ -229,7 +280,13 @@ def compare(
 
 @main.command()
 @PARAMS
-@click.option("--out", type=click.Path(path_type=Path), default="reports/drift", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default="reports/drift",
+    show_default=True,
+    help="Folder for drift.json, summary.md and drift.html.",
+)
 @user_errors
 def drift(params_path: Path, out: Path) -> None:
     """Compare current data (drift.source) with the training data; write drift.html, drift.json, summary.md.
@@ -260,10 +317,14 @@ def drift(params_path: Path, out: Path) -> None:
     "--period", type=click.Choice(["later", "reference"]), default="later", show_default=True,
     help="later: rows from data/later/ (real drift); reference: a sample of the training data (no drift).",
 )  # fmt: skip
-@click.option("--rows", type=int, default=2000, show_default=True)
+@click.option("--rows", type=int, default=2000, show_default=True, help="How many rows to write.")
 @click.option("--no-labels", is_flag=True, help="Drop the target column, as fresh production data has none.")
 @click.option(
-    "--out", type=click.Path(path_type=Path), default="data/current/simulated.csv", show_default=True
+    "--out",
+    type=click.Path(path_type=Path),
+    default="data/current/simulated.csv",
+    show_default=True,
+    help="Where drift.source (a file source) reads it.",
 )
 @user_errors
 def simulate_drift(params_path: Path, period: str, rows: int, no_labels: bool, out: Path) -> None:
@@ -285,10 +346,18 @@ def simulate_drift(params_path: Path, period: str, rows: int, no_labels: bool, o
 @main.command("retrain-data")
 @PARAMS
 @click.option(
-    "--drift-summary", type=click.Path(path_type=Path), default="reports/drift/summary.md", show_default=True
+    "--drift-summary",
+    type=click.Path(path_type=Path),
+    default="reports/drift/summary.md",
+    show_default=True,
+    help="Written by drift; quoted in the PR body.",
 )
 @click.option(
-    "--body", type=click.Path(path_type=Path), default="reports/drift/pr-body.md", show_default=True
+    "--body",
+    type=click.Path(path_type=Path),
+    default="reports/drift/pr-body.md",
+    show_default=True,
+    help="Where to write the retraining PR's body.",
 )
 @click.option(
     "--stage",
@@ -326,16 +395,13 @@ def retrain_data(params_path: Path, drift_summary: Path, body: Path, stage: Path
 # How a GitHub Actions run can end (the API's `conclusion`).
 CONCLUSIONS = ["success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required",
                "stale", "startup_failure"]  # fmt: skip
-MODEL_DIR = click.option(
-    "--model", "model_dir", type=click.Path(path_type=Path), default="artifacts/model", show_default=True
-)
 
 
 @main.command()
 @PARAMS
 @MODEL_DIR
 @click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to accept other machines.")
-@click.option("--port", type=int, default=3000, show_default=True)
+@click.option("--port", type=int, default=3000, show_default=True, help="The HTTP port.")
 @user_errors
 def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
     """Serve the trained model over HTTP (BentoML): POST /predict; Swagger UI at /, /readyz, /metrics."""
@@ -393,7 +459,13 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
     help="How the pull request's review run ended (from GitHub's API).",
 )
 @click.option("--image", help="The service's container image, for the card's instructions.")
-@click.option("--out", type=click.Path(path_type=Path), default="dist/MODEL_CARD.md", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default="dist/MODEL_CARD.md",
+    show_default=True,
+    help="Where to write the card.",
+)
 @user_errors
 def model_card(
     params_path: Path,

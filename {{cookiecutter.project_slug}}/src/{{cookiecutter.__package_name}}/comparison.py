@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
-from . import bootstrap, charts, data, overlap, reports, review
+from . import bootstrap, charts, data, overlap, progress, reports, review
 from .errors import DataError
 from .evaluation import DIRECTION
 from .settings import Params, read_yaml
@@ -90,15 +90,16 @@ def compare(
     scored = {name: side["predictions"][keep] for name, side in sides.items() if "predictions" in side}
     allowed = None
     if champion["status"]["status"] == "ok" and keep.sum() >= gate.min_rows:
-        diffs = bootstrap.paired_bootstrap(
-            y,
-            scored["champion"],
-            scored["challenger"],
-            names,
-            info["classes"],
-            info["positive_class"],
-            **stats,
-        )
+        with progress.step(f"Paired bootstrap: {gate.resamples:,} resamples of {keep.sum():,} rows"):
+            diffs = bootstrap.paired_bootstrap(
+                y,
+                scored["champion"],
+                scored["challenger"],
+                names,
+                info["classes"],
+                info["positive_class"],
+                **stats,
+            )
         allowed = None if diffs[0].champion is None else gate.allowed_loss(diffs[0].champion)
         decided = verdict(diffs[0], DIRECTION[names[0]], allowed or 0.0)
         drawn = charts.review_charts(y, scored, info["classes"], info["positive_class"])

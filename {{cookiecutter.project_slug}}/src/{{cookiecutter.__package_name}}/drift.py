@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from . import charts, data, reports, retraining, schema, sources
+from . import charts, data, progress, reports, retraining, schema, sources
 from .errors import DataError, ValidationFailed
 from .settings import Params
 
@@ -135,15 +135,22 @@ def check(params: Params, out: Path) -> dict:
     `addable_rows` is what `retrain-data` would add (retraining.intake, the same rules).
     """
     source = sources.describe(params.drift.source)
-    current_raw = sources.load_current(params)
+    with progress.step(f"Reading current data ({source})") as note:
+        current_raw = sources.load_current(params)
+        note["result"] = f"{len(current_raw):,} rows"
     if current_raw.empty:
         setup = params.drift.source.model_dump()
         record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
         return publish({**record, "addable_rows": 0}, params, out, intake="")
     size, seed = params.drift.sample_size, params.drift.seed
-    current, failures, valid = usable_sample(current_raw, source, size, seed)
-    reference = data.load_training_data(params)
-    found = retraining.intake(params, current_raw, reference)
+    with progress.step("Validating the current rows against the schema") as note:
+        current, failures, valid = usable_sample(current_raw, source, size, seed)
+        note["result"] = f"{valid:,} of {len(current_raw):,} usable"
+    with progress.step("Reading the training data (the reference)"):
+        reference = data.load_training_data(params)
+    with progress.step("Finding labelled rows to retrain on") as note:
+        found = retraining.intake(params, current_raw, reference)
+        note["result"] = f"{found.counts['addable']:,} addable"
     record = {
         "source": source,
         "min_rows": params.drift.min_rows,
@@ -163,7 +170,8 @@ def check(params: Params, out: Path) -> dict:
         record |= {"status": "too-few-rows", "dataset_drift": False}
     else:
         reference_sample = sample(reference, size, seed)
-        result = run_evidently(reference_sample, current, params, out / "drift.html")
+        with progress.step(f"Evidently drift report ({len(reference_sample):,} vs {len(current):,} rows)"):
+            result = run_evidently(reference_sample, current, params, out / "drift.html")
         drifted = result["share"] >= params.drift.drift_share
         status = "drift" if drifted else "no-drift"
         record |= {

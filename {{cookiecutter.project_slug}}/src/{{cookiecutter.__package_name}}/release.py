@@ -14,7 +14,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from . import data, models, records
+from . import data, models, progress, records
 from .errors import ModelError, ProjectError
 from .settings import Params
 
@@ -76,23 +76,31 @@ def build(params: Params, model_dir: Path) -> tuple[str, str]:
     Returns (bento tag, model tag)."""
     import os
 
-    import bentoml
+    with progress.step("Importing BentoML"):
+        import bentoml
 
-    model_tag = store_model(params, model_dir)
+    with progress.step("Storing the model in BentoML's model store") as note:
+        model_tag = store_model(params, model_dir)
+        note["result"] = model_tag
     os.environ["MODEL_TAG"] = model_tag  # the service module resolves this exact model while building
     requirements = locked_requirements()
-    try:
-        bento = bentoml.bentos.build(
-            SERVICE,
-            name=BENTO_NAME,
-            build_ctx=str(SOURCES),
-            include=[f"{PACKAGE}/**/*.py", f"{PACKAGE}/templates/*"],
-            labels={"model": model_tag.replace(":", "."), "candidate": models.read_info(model_dir).candidate},
-            python={"packages": requirements, "lock_packages": False},
-            models=[model_tag],
-        )
-    except bentoml.exceptions.BentoMLException as err:
-        raise ModelError(f"build: bentoml could not build the service: {err}") from None
+    with progress.step("Building the service's bento") as note:
+        try:
+            bento = bentoml.bentos.build(
+                SERVICE,
+                name=BENTO_NAME,
+                build_ctx=str(SOURCES),
+                include=[f"{PACKAGE}/**/*.py", f"{PACKAGE}/templates/*"],
+                labels={
+                    "model": model_tag.replace(":", "."),
+                    "candidate": models.read_info(model_dir).candidate,
+                },
+                python={"packages": requirements, "lock_packages": False},
+                models=[model_tag],
+            )
+        except bentoml.exceptions.BentoMLException as err:
+            raise ModelError(f"build: bentoml could not build the service: {err}") from None
+        note["result"] = str(bento.tag)
     return str(bento.tag), model_tag
 
 

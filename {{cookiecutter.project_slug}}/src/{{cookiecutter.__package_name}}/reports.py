@@ -39,6 +39,37 @@ def validation_report(source: str, n_rows: int, failures=None) -> str:
     )
 
 
+def validation_text(source: str, n_rows: int, failures=None) -> str:
+    """The validation result for a terminal or a CI log: an aligned table instead of Markdown."""
+    if failures is None:
+        return f"✅ {source}: {n_rows:,} rows match the schema"
+    summary = data.failure_summary(failures)
+    header = ["column", "check", "failures", "examples", "first rows"]
+    rows = [[r["column"], r["check"], str(r["count"]), r["examples"], r["rows"]] for r in summary]
+    return "\n".join(
+        [
+            f"❌ {source}: {len(failures):,} schema violation{'s' if len(failures) != 1 else ''} "
+            f"in {n_rows:,} rows",
+            "",
+            text_table(header, rows),
+            "",
+            "Rows are numbered from 1, the first data row (a CSV's line 2). "
+            f"The schema is src/{__package__}/schema.py.",
+        ]
+    )
+
+
+def text_table(header: list[str], rows: list[list[str]], limit: int = 40) -> str:
+    """Columns padded to their widest cell (cut at `limit` characters)."""
+    cut = [
+        [cell if len(cell) <= limit else cell[: limit - 1] + "…" for cell in row] for row in [header, *rows]
+    ]
+    widths = [max(len(row[i]) for row in cut) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in cut]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def set_outputs(**values) -> None:
     """Step outputs for the workflow (GITHUB_OUTPUT), when running in GitHub Actions."""
     path = os.environ.get("GITHUB_OUTPUT")
