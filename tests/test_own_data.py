@@ -86,7 +86,7 @@ def own(request, tmp_path_factory) -> dict:
     assert "Holdout" in cli(project, "train").stdout
     git_init(project)
     main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
-    return {"project": project, "task": task, "tmp": tmp, "main": main,
+    return {"name": name, "project": project, "task": task, "tmp": tmp, "main": main,
             "github": FakeGitHub(tmp / "github", repo="acme/own-model")}  # fmt: skip
 
 
@@ -113,6 +113,11 @@ def test_review_of_a_params_change(own):
     assert "Model review: " in comment.splitlines()[1]
     assert "not comparable" not in comment and "no champion" not in comment
     assert "`train.candidates.random_forest.params.n_estimators`: `100` → `200`" in comment
+    # Both models charted, as the data's shape asks: multiclass curves are micro-averaged.
+    first_chart = {"wine": "ROC curve, all classes (micro-average)", "breast_cancer": "ROC curve, class ",
+                   "diabetes": "Mean prediction by actual value"}[own["name"]]  # fmt: skip
+    assert f'title "{first_chart}' in comment and comment.count("```mermaid") == 2
+    assert "Grey line: champion (base) · blue line: challenger (this PR)" in comment
 
 
 def test_drift_retrains_on_new_ids_and_the_retraining_pr_is_reviewed(own, tmp_path):

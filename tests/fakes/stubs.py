@@ -302,6 +302,11 @@ class Git:
             raise ActionFailed(f"The process '{shutil.which('git')}' failed with exit code {done.returncode}")
         return done
 
+    def fetch(self, refspec: str, depth: int, check: bool = True) -> subprocess.CompletedProcess:
+        """GitCommandManager.fetch: the action's one way to fetch a ref."""
+        options = ["--no-tags", "--progress", "--no-recurse-submodules", "--force", f"--depth={depth}"]
+        return self.run("-c", "protocol.version=2", "fetch", *options, "origin", refspec, check=check)
+
     def out(self, *args: str) -> str:
         return self.run(*args).stdout.strip()
 
@@ -470,22 +475,7 @@ def create_or_update_branch(git: Git, options: dict, base: str, working_base: st
         rebase_onto_base(git, options, base, working_base, temp)
     temp_ahead = git.commits_ahead(base, temp)
     depth = temp_ahead + 10 if temp_ahead > 0 else 10
-    fetched = (
-        git.run(
-            "-c",
-            "protocol.version=2",
-            "fetch",
-            "--no-tags",
-            "--progress",
-            "--no-recurse-submodules",
-            "--force",
-            f"--depth={depth}",
-            "origin",
-            f"{branch}:refs/remotes/origin/{branch}",
-            check=False,
-        ).returncode
-        == 0
-    )
+    fetched = git.fetch(f"{branch}:refs/remotes/origin/{branch}", depth, check=False).returncode == 0
     if not fetched:  # the pull request branch does not exist yet
         git.checkout(branch, temp)
         has_diff = git.commits_ahead(base, branch) > 0
@@ -531,19 +521,7 @@ def commit_changes(git: Git, options: dict) -> None:
 
 def rebase_onto_base(git: Git, options: dict, base: str, working_base: str, temp: str) -> None:
     """Commits made on the working base are cherry-picked onto the actual base."""
-    fetch = [
-        "-c",
-        "protocol.version=2",
-        "fetch",
-        "--no-tags",
-        "--progress",
-        "--no-recurse-submodules",
-        "--force",
-        "--depth=1",
-        "origin",
-        f"{base}:{base}",
-    ]
-    git.run(*fetch)
+    git.fetch(f"{base}:{base}", depth=1)
     git.checkout(base)
     for commit in git.out("rev-list", "--reverse", f"{working_base}..{temp}", ".").split():
         picked = git.run(
@@ -557,7 +535,7 @@ def rebase_onto_base(git: Git, options: dict, base: str, working_base: str, temp
         if picked.returncode != 0 and CHERRYPICK_EMPTY not in picked.stderr:
             raise ActionFailed(f"Unexpected error: {picked.stderr}")
     git.checkout(temp, "HEAD")
-    git.run(*fetch)
+    git.fetch(f"{base}:{base}", depth=1)
 
 
 def commits_have_diff(git: Git, branch1: str, branch2: str, depth: int) -> bool:

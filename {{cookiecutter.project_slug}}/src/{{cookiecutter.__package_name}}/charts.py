@@ -62,7 +62,7 @@ def class_scores(y: pd.Series, preds: pd.DataFrame, classes: list, positive):
     else:
         columns = proba_columns(classes)
         truth = (np.asarray(y)[:, None] == np.asarray(classes, dtype=object)[None, :]).ravel()
-    if not set(columns) <= set(preds.columns) or len(set(np.asarray(y).tolist())) < 2:
+    if not set(columns) <= set(preds.columns) or y.nunique() < 2:
         return None
     return truth, preds[columns].to_numpy(dtype=float).ravel()
 
@@ -115,8 +115,7 @@ def predicted_vs_actual(actual: np.ndarray, predicted: dict[str, np.ndarray]) ->
 
 def residual_chart(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> dict:
     residuals = {name: p - actual for name, p in predicted.items()}
-    pooled = np.concatenate(list(residuals.values()))
-    edges = np.histogram_bin_edges(np.clip(pooled, *np.quantile(pooled, [0.01, 0.99])), bins=BINS)
+    edges = trimmed_edges(np.concatenate(list(residuals.values())))
     lines = [series(name, shares(r, edges)) for name, r in residuals.items()]
     return chart(
         "Residuals (prediction − actual)",
@@ -134,8 +133,7 @@ def distribution(name: str, reference: pd.Series, current: pd.Series, numeric: b
     reference, current = reference.dropna(), current.dropna()
     pooled = pd.concat([reference, current])
     if numeric and pooled.nunique() > BINS:
-        values = pooled.to_numpy(dtype=float)
-        edges = np.histogram_bin_edges(np.clip(values, *np.quantile(values, [0.01, 0.99])), bins=BINS)
+        edges = trimmed_edges(pooled.to_numpy(dtype=float))
         names = centres(edges)
         counts = [shares(side.to_numpy(dtype=float), edges) for side in (reference, current)]
     else:
@@ -151,14 +149,14 @@ def distribution(name: str, reference: pd.Series, current: pd.Series, numeric: b
     )
 
 
+OTHER = "(other)"
+
+
 def category_order(reference: pd.Series, current: pd.Series) -> list:
     """The most common categories on either side; the rest are summed as '(other)'."""
     share = pd.concat([reference.value_counts(normalize=True), current.value_counts(normalize=True)], axis=1)
     ranked = share.fillna(0).max(axis=1).sort_values(ascending=False, kind="stable").index.tolist()
     return ranked if len(ranked) <= BINS else [*ranked[: BINS - 1], OTHER]
-
-
-OTHER = "(other)"
 
 
 def category_shares(side: pd.Series, categories: list) -> list[float]:
@@ -171,6 +169,11 @@ def category_shares(side: pd.Series, categories: list) -> list[float]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def trimmed_edges(values: np.ndarray) -> np.ndarray:
+    """BINS equal bins over the middle 98% of the values (the outer 1% on each side go to the end bins)."""
+    return np.histogram_bin_edges(np.clip(values, *np.quantile(values, [0.01, 0.99])), bins=BINS)
 
 
 def shares(values: np.ndarray, edges: np.ndarray) -> list[float]:

@@ -14,21 +14,16 @@ import click
 
 from .errors import ProjectError, ValidationFailed
 
-PARAMS = click.option(
-    "--params",
-    "params_path",
-    type=click.Path(path_type=Path),
-    default="params.yaml",
-    show_default=True,
-    help="The params file.",
-)
-MODEL_DIR = click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(path_type=Path),
-    default="artifacts/model",
-    show_default=True,
-    help="The model folder (written by train).",
+
+def path_option(*names: str, **settings):
+    """An option naming a file or folder; its default, if any, is shown in --help."""
+    settings.setdefault("show_default", "default" in settings)
+    return click.option(*names, type=click.Path(path_type=Path), **settings)
+
+
+PARAMS = path_option("--params", "params_path", default="params.yaml", help="The params file.")
+MODEL_DIR = path_option(
+    "--model", "model_dir", default="artifacts/model", help="The model folder (written by train)."
 )
 
 
@@ -96,11 +91,9 @@ def main() -> None:
 @main.command()
 @click.argument("data_file", required=False, type=click.Path(path_type=Path))
 @PARAMS
-@click.option(
+@path_option(
     "--report",
-    type=click.Path(path_type=Path),
     default="reports/validation.md",
-    show_default=True,
     help="Where to write the markdown report (also appended to the GitHub job summary).",
 )
 @user_errors
@@ -156,13 +149,7 @@ def infer_schema(data_file: Path, target: str, row_key, ignore, task, params_pat
 
 @main.command()
 @PARAMS
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default="artifacts/model",
-    show_default=True,
-    help="Folder for the model, model.json and metrics.json.",
-)
+@path_option("--out", default="artifacts/model", help="Folder for the model, model.json and metrics.json.")
 @user_errors
 def train(params_path: Path, out: Path) -> None:
     """Cross-validate the candidates on the train split, fit the best, score it on the holdout."""
@@ -183,10 +170,8 @@ def train(params_path: Path, out: Path) -> None:
 
 @main.command()
 @MODEL_DIR
-@click.option("--input", "input_file", type=click.Path(path_type=Path), required=True, help="CSV or Parquet.")
-@click.option(
-    "--output", "output_file", type=click.Path(path_type=Path), required=True, help="CSV or Parquet."
-)
+@path_option("--input", "input_file", required=True, help="CSV or Parquet.")
+@path_option("--output", "output_file", required=True, help="CSV or Parquet.")
 @user_errors
 def predict(model_dir: Path, input_file: Path, output_file: Path) -> None:
     """Predict every row of INPUT (validated against the schema first); rows keep their order."""
@@ -198,7 +183,7 @@ def predict(model_dir: Path, input_file: Path, output_file: Path) -> None:
 
 @main.command()
 @PARAMS
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV or Parquet file to write.")
+@path_option("--out", required=True, help="CSV or Parquet file to write.")
 @user_errors
 def holdout(params_path: Path, out: Path) -> None:
     """Write the holdout rows (stable hash split of the training data): the file both PR models predict."""
@@ -211,12 +196,8 @@ def holdout(params_path: Path, out: Path) -> None:
 
 @main.command()
 @PARAMS
-@click.option(
-    "--holdout", "holdout_file", type=click.Path(path_type=Path), required=True, help="Written by holdout."
-)
-@click.option(
-    "--out", type=click.Path(path_type=Path), required=True, help="Folder for model/, predictions.csv."
-)
+@path_option("--holdout", "holdout_file", required=True, help="Written by holdout.")
+@path_option("--out", required=True, help="Folder for model/, predictions.csv.")
 @click.option(
     "--ref", help="Score the model of this git commit instead (the champion), in its own environment."
 )
@@ -235,27 +216,11 @@ def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None) -> 
 
 @main.command()
 @PARAMS
-@click.option(
-    "--holdout",
-    "holdout_file",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The file both sides predicted.",
-)
-@click.option(
-    "--champion", "champion_dir", type=click.Path(path_type=Path), required=True, help="Scored base."
-)
-@click.option(
-    "--challenger", "challenger_dir", type=click.Path(path_type=Path), required=True, help="Scored head."
-)
+@path_option("--holdout", "holdout_file", required=True, help="The file both sides predicted.")
+@path_option("--champion", "champion_dir", required=True, help="Scored base.")
+@path_option("--challenger", "challenger_dir", required=True, help="Scored head.")
 @click.option("--base", help="The base commit, for the params, data and dependency diffs.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default="reports/pr",
-    show_default=True,
-    help="Folder for comparison.json and comment.md.",
-)
+@path_option("--out", default="reports/pr", help="Folder for comparison.json and comment.md.")
 @user_errors
 def compare(
     params_path: Path, holdout_file: Path, champion_dir: Path, challenger_dir: Path, base, out: Path
@@ -280,13 +245,7 @@ def compare(
 
 @main.command()
 @PARAMS
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default="reports/drift",
-    show_default=True,
-    help="Folder for drift.json, summary.md and drift.html.",
-)
+@path_option("--out", default="reports/drift", help="Folder for drift.json, summary.md and drift.html.")
 @user_errors
 def drift(params_path: Path, out: Path) -> None:
     """Compare current data (drift.source) with the training data; write drift.html, drift.json, summary.md.
@@ -319,12 +278,8 @@ def drift(params_path: Path, out: Path) -> None:
 )  # fmt: skip
 @click.option("--rows", type=int, default=2000, show_default=True, help="How many rows to write.")
 @click.option("--no-labels", is_flag=True, help="Drop the target column, as fresh production data has none.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default="data/current/simulated.csv",
-    show_default=True,
-    help="Where drift.source (a file source) reads it.",
+@path_option(
+    "--out", default="data/current/simulated.csv", help="Where drift.source (a file source) reads it."
 )
 @user_errors
 def simulate_drift(params_path: Path, period: str, rows: int, no_labels: bool, out: Path) -> None:
@@ -345,25 +300,11 @@ def simulate_drift(params_path: Path, period: str, rows: int, no_labels: bool, o
 
 @main.command("retrain-data")
 @PARAMS
-@click.option(
-    "--drift-summary",
-    type=click.Path(path_type=Path),
-    default="reports/drift/summary.md",
-    show_default=True,
-    help="Written by drift; quoted in the PR body.",
+@path_option(
+    "--drift-summary", default="reports/drift/summary.md", help="Written by drift; quoted in the PR body."
 )
-@click.option(
-    "--body",
-    type=click.Path(path_type=Path),
-    default="reports/drift/pr-body.md",
-    show_default=True,
-    help="Where to write the retraining PR's body.",
-)
-@click.option(
-    "--stage",
-    type=click.Path(path_type=Path),
-    help="Also copy each changed file here, at its path relative to the params folder.",
-)
+@path_option("--body", default="reports/drift/pr-body.md", help="Where to write the retraining PR's body.")
+@path_option("--stage", help="Also copy each changed file here, at its path relative to the params folder.")
 @user_errors
 def retrain_data(params_path: Path, drift_summary: Path, body: Path, stage: Path | None) -> None:
     """Append the labelled current rows to the training data (deduplicated) and write the PR body.
@@ -420,12 +361,7 @@ def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
 @main.command()
 @PARAMS
 @MODEL_DIR
-@click.option(
-    "--export",
-    "export_to",
-    type=click.Path(path_type=Path),
-    help="Also write the bento, model included, here.",
-)
+@path_option("--export", "export_to", help="Also write the bento, model included, here.")
 @user_errors
 def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
     """Store the trained model in BentoML's store and build the service's bento; prints the bento tag.
@@ -447,11 +383,7 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
 @main.command("model-card")
 @PARAMS
 @MODEL_DIR
-@click.option(
-    "--reviewed",
-    type=click.Path(path_type=Path),
-    help="The merged pull request's review artifact (model-review).",
-)
+@path_option("--reviewed", help="The merged pull request's review artifact (model-review).")
 @click.option("--pr", type=click.IntRange(min=1), help="The merged pull request (from GitHub's API).")
 @click.option(
     "--review-conclusion",
@@ -459,13 +391,7 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
     help="How the pull request's review run ended (from GitHub's API).",
 )
 @click.option("--image", help="The service's container image, for the card's instructions.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default="dist/MODEL_CARD.md",
-    show_default=True,
-    help="Where to write the card.",
-)
+@path_option("--out", default="dist/MODEL_CARD.md", help="Where to write the card.")
 @user_errors
 def model_card(
     params_path: Path,

@@ -105,7 +105,14 @@ def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, 
     """Run a command, echoing its output to stderr as it comes; its exit code and last log lines."""
     log: deque = deque(maxlen=LOG_TAIL_LINES)
     with subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",  # a tool's odd bytes must not end the review
+        bufsize=1,
     ) as process:
         for line in process.stdout:
             log.append(line.rstrip("\n"))
