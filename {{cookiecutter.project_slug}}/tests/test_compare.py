@@ -26,7 +26,7 @@ def holdout(params, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def predictions(trained, holdout, tmp_path_factory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("preds") / "predictions.csv"
-    models.predict_file(trained, holdout, out)
+    models.predict_file(trained, holdout, out, [])
     return pd.read_csv(out)
 
 
@@ -83,7 +83,7 @@ def test_clearly_better_challenger(params, holdout, trained, good, tmp_path):
     assert record["verdict"] == "better"
     assert "## ✅ Model review: better" in comment
     assert "the interval excludes 0 on the better side" in comment
-    label = reports.LABELS[params.train.primary_metric]
+    label = evaluation.label(params.train.primary_metric)
     assert f"| **{label}** (primary) |" in comment and "▲ better" in comment
     # At a glance: the interval plot puts the primary metric right of 0, and both models' curves follow.
     plot = comment.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
@@ -100,7 +100,7 @@ def test_clearly_worse_challenger_fails_with_the_rule_named(params, holdout, tra
     )
     assert record["verdict"] == "worse"
     assert "## ❌ Model review: worse" in comment
-    tolerance = reports.tolerance_text(record["gate"], reports.LABELS[params.train.primary_metric])
+    tolerance = reports.tolerance_text(record["gate"], evaluation.label(params.train.primary_metric))
     assert f"worse than the tolerance of {tolerance}, so this check fails" in comment
 
 
@@ -192,7 +192,7 @@ def test_undefined_metric_is_named_not_a_crash(params, holdout, trained, predict
     )
     undefined = [d["metric"] for d in record["metrics"] if d["delta"] is None]
     assert undefined, record["metrics"]
-    assert "Undefined on this holdout: " + ", ".join(reports.LABELS[m] for m in undefined) in comment
+    assert "Undefined on this holdout: " + ", ".join(evaluation.label(m) for m in undefined) in comment
 
 
 def test_comment_stays_under_githubs_limit(params, holdout, trained, predictions, tmp_path):

@@ -388,7 +388,7 @@ def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeyp
     models = pkg("models")
     rows = data.read_table(params.data_path).head(40)
     features = data.validate(rows, pkg("schema").Features, "rows")
-    model, _ = models.load(trained)
+    model, _ = models.load(trained, [])
     predictions = models.predict_frame(model, features)
     url = f"sqlite:///{tmp_path / 'log.db'}"
     target = params.data.target

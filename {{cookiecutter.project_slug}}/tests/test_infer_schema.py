@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 from support import PKG_NAME, ROOT, explain, invoke, pkg, write_small_params, write_table
 
-data, schema, settings = pkg("data"), pkg("schema"), pkg("settings")
+data, evaluation, schema = pkg("data"), pkg("evaluation"), pkg("schema")
+settings = pkg("settings")
 schema_inference = pkg("schema_inference")
 ROWS = 300
 FEATURES = {"quantity", "unit price", "colour", "member", "amount"}  # with `churned` as the target
@@ -103,7 +104,7 @@ def test_points_params_at_the_new_data(workspace):
     assert params.data.path == Path("data/new.csv")
     assert params.data_path.is_file()
     assert (params.data.target, params.data.row_key, params.data.positive_class) == ("churned", ["id"], "yes")
-    assert set(params.metrics) == set(settings.TASK_METRICS["classification"])
+    assert set(params.metrics) == set(evaluation.DEFAULTS["classification"])
     # The gate is set for this data: ROC AUC's own units, and a minimum its holdout can reach.
     rows = len((workspace / "data" / "new.csv").read_text(encoding="utf-8").splitlines()) - 1
     assert params.gate.tolerance == 0.005

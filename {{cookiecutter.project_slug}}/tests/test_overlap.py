@@ -13,6 +13,7 @@ from support import pkg, write_small_params
 
 comparison, data, models, overlap = pkg("comparison"), pkg("data"), pkg("models"), pkg("overlap")
 reports, review, settings, training = pkg("reports"), pkg("review"), pkg("settings"), pkg("training")
+evaluation = pkg("evaluation")
 
 
 def table(rows: list[tuple]) -> pd.DataFrame:
@@ -112,7 +113,7 @@ def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_change
     params = settings.load_params(own_project)
     holdout = tmp_path / "holdout.csv"
     review.write_holdout(params, holdout)
-    models.predict_file(champion / review.MODEL_DIR, holdout, champion / review.PREDICTIONS)
+    models.predict_file(champion / review.MODEL_DIR, holdout, champion / review.PREDICTIONS, [])
     review.write_status(champion, "ok", ref=base)
     review.score_here(params, holdout, tmp_path / "challenger")
     record = comparison.compare(params, holdout, champion, tmp_path / "challenger", base)
@@ -156,6 +157,6 @@ def test_a_relative_tolerance_is_applied_to_the_champion_and_named(own_project, 
     record, comment = review_pr(own_project, tmp_path, changes, {**changes, "split": {"salt": "s2"}})
     champion = record["metrics"][0]["champion"]
     assert record["gate"]["allowed_loss"] == pytest.approx(abs(champion) / 2)
-    label = reports.LABELS[record["primary_metric"]]
+    label = evaluation.label(record["primary_metric"])
     assert f"50% of the champion's {label} ({abs(champion) / 2:.4g})" in comment
     assert json.loads(json.dumps(record))  # comparison.json stays plain JSON

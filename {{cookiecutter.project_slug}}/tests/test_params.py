@@ -16,7 +16,7 @@ from support import ROOT, explain, invoke, pkg
 EXAMPLES = Path(__file__).parent / "params"
 VALID = sorted((EXAMPLES / "valid").glob("*.yaml"))
 INVALID = sorted(p for p in (EXAMPLES / "invalid").iterdir() if p.suffix in {".yaml", ".txt"})
-settings = pkg("settings")
+evaluation, settings = pkg("evaluation"), pkg("settings")
 ParamsError = pkg("errors").ParamsError
 
 
@@ -33,7 +33,7 @@ def test_there_are_examples():
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
 def test_valid_params_load(path):
     params = settings.load_params(path)
-    assert params.task == path.stem
+    assert path.stem.startswith(params.task)
     assert params.train.primary_metric in params.metrics
 
 
@@ -49,7 +49,7 @@ def test_invalid_params_name_the_problem(path):
 def test_the_projects_own_params_load():
     params = settings.load_params(ROOT / "params.yaml")
     assert params.data_path.is_file()
-    assert set(params.metrics) <= set(settings.TASK_METRICS[params.task])
+    assert set(params.metrics) <= set(evaluation.DEFAULTS[params.task])
 
 
 def test_data_path_is_relative_to_the_params_file(tmp_path, monkeypatch):

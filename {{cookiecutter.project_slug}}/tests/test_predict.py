@@ -36,7 +36,7 @@ def predicted(trained, rows, tmp_path_factory) -> pd.DataFrame:
 
 
 def in_process(model_dir, rows: pd.DataFrame) -> pd.DataFrame:
-    model, _ = models.load(model_dir)
+    model, _ = models.load(model_dir, [])
     return models.predict_frame(model, data.validate(rows, schema.Features, "test")).reset_index(drop=True)
 
 
@@ -56,7 +56,7 @@ def test_one_prediction_per_row_in_order(predicted, rows, trained):
 
 
 def test_output_columns(predicted, params, trained):
-    _, info = models.load(trained)
+    _, info = models.load(trained, [])
     if params.task == "classification":
         assert list(predicted.columns) == ["prediction", *(f"proba_{c}" for c in info.classes)]
         assert set(predicted["prediction"].astype(str)) <= {str(c) for c in info.classes}

@@ -148,7 +148,7 @@ def test_a_check_the_service_cannot_express_fails_naming_the_column():
 def test_in_process_predictions_equal_the_models(service, trained, rows):
     predictor = service.Predictor()
     answers = predictor.predict([service.Record.model_validate(r) for r in payload(rows)])
-    model, _ = models.load(trained)
+    model, _ = models.load(trained, [])
     features = data.validate(rows, pkg("schema").Features, "rows")
     expected = models.predict_frame(model, features)
     assert [a.prediction for a in answers] == expected["prediction"].tolist()

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from support import PKG_NAME, ROOT, explain, invoke, pkg
 
 data, evaluation, models, training = pkg("data"), pkg("evaluation"), pkg("models"), pkg("training")
@@ -35,7 +36,7 @@ def test_leaderboard_ranks_every_candidate_best_first(metrics, params):
     board = metrics["cv"]["leaderboard"]
     assert sorted(row["candidate"] for row in board) == sorted(params.train.candidates)
     assert all(len(row["scores"]) == params.train.cv_folds for row in board)
-    means = [row["mean"] * evaluation.DIRECTION[params.train.primary_metric] for row in board]
+    means = [row["mean"] * evaluation.direction(params.train.primary_metric) for row in board]
     assert means == sorted(means, reverse=True)
     assert metrics["chosen"] == board[0]["candidate"]
     assert metrics["cv"]["folds"] == params.train.cv_folds
@@ -155,3 +156,110 @@ def test_data_violating_the_schema_stops_training_with_the_table(own_project, tm
     assert "schema violation" in output
     assert re.search(r"^surprise +unexpected column \(not in the schema\) +1 ", output, re.MULTILINE)
     assert not (tmp_path / "model").exists()
+
+
+def test_no_skill_is_scored_next_to_the_model(metrics, params, trained, sample):
+    """A dummy model (class shares, or the mean) in CV and on the holdout: what "no skill" scores."""
+    no_skill = metrics["no_skill"]
+    assert sorted(no_skill["holdout"]) == sorted(params.metrics)
+    assert len(no_skill["cv"]["scores"]) == params.train.cv_folds
+    holdout = data.split(sample, params).holdout[params.data.target]
+    train_rows = data.split(sample, params).train[params.data.target]
+    if params.task == "classification":
+        majority = train_rows.value_counts().idxmax()
+        assert no_skill["answer"]["prediction"] == majority
+        assert no_skill["holdout"]["accuracy"] == (holdout == majority).mean()
+        if "roc_auc" in params.metrics:
+            assert no_skill["holdout"]["roc_auc"] == 0.5 and no_skill["cv"]["mean"] == 0.5
+    else:
+        assert no_skill["answer"]["prediction"] == pytest.approx(train_rows.mean())
+    result = invoke("train", "--params", params.file, "--out", trained.parent / "printed")
+    assert re.search(r"^   \(no skill\) +[\d.]+ ± [\d.]+$", result.stdout, re.MULTILINE), result.stdout
+
+
+def binary_project(own_project):
+    """The own project, as binary classification (the regression template's tests skip)."""
+    params = pkg("settings").load_params(own_project)
+    if params.task != "classification" or params.data.positive_class is None:
+        pytest.skip("binary classification only")
+    return params
+
+
+def test_a_tuned_threshold_is_stored_and_decides_predictions(own_project, tmp_path):
+    params = binary_project(own_project)
+    edit_params(own_project, lambda raw: raw["train"].update(threshold={"maximise": "f1"}))
+    result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
+    assert result.exit_code == 0, explain(result)
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text(encoding="utf-8"))
+    info = json.loads((tmp_path / "model" / "model.json").read_text(encoding="utf-8"))
+    chosen = metrics["cv"]["leaderboard"][0]
+    assert info["threshold"] == metrics["threshold"] == chosen["threshold"] and 0 < info["threshold"] < 1
+    assert metrics["threshold_maximises"] == "f1"
+    assert f"Decision threshold: {info['threshold']:.2f} (maximises f1 across the folds)" in result.stdout
+    # predict decides at the stored threshold
+    holdout = tmp_path / "holdout.csv"
+    data.write_table(data.read_table(params.data_path).head(300), holdout)
+    output = tmp_path / "predictions.csv"
+    arguments = [
+        "--model",
+        tmp_path / "model",
+        "--input",
+        holdout,
+        "--output",
+        output,
+        "--params",
+        own_project,
+    ]
+    done = invoke("predict", *arguments)
+    assert done.exit_code == 0, explain(done)
+    predicted = data.read_table(output)
+    positive = info["positive_class"]
+    expected = predicted[f"proba_{positive}"] >= info["threshold"]
+    assert ((predicted["prediction"].astype(str) == str(positive)) == expected).all()
+
+
+def test_a_fixed_threshold_is_used_as_given(own_project, tmp_path):
+    binary_project(own_project)
+    edit_params(own_project, lambda raw: raw["train"].update(threshold=0.3))
+    result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
+    assert result.exit_code == 0, explain(result)
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["threshold"] == 0.3 and metrics["threshold_maximises"] is None
+    assert {row["threshold"] for row in metrics["cv"]["leaderboard"]} == {0.3}
+    assert "Decision threshold: 0.30\n" in result.stdout
+
+
+def test_any_estimator_by_import_path_and_any_sklearn_metric(own_project, tmp_path):
+    params = pkg("settings").load_params(own_project)
+    kind = "Classifier" if params.task == "classification" else "Regressor"
+    metric = "balanced_accuracy" if params.task == "classification" else "mean_absolute_percentage_error"
+
+    def own_model(raw):
+        raw["train"]["candidates"] = {
+            "extra_trees": {"estimator": f"sklearn.ensemble.ExtraTrees{kind}", "params": {"n_estimators": 20}}
+        }
+        raw["metrics"] = [metric, *raw["metrics"]]
+        raw["train"]["primary_metric"] = metric
+
+    edit_params(own_project, own_model)
+    result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
+    assert result.exit_code == 0, explain(result)
+    metrics = json.loads((tmp_path / "model" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["chosen"] == "extra_trees" and metrics["cv"]["metric"] == metric
+    value = metrics["holdout"]["metrics"][metric]
+    assert value is not None and value > 0
+    assert f"   {metric:<20} {value:8.4f}" in result.stdout
+
+
+def test_an_estimator_with_untrusted_types_names_them_and_where_to_allow_them(own_project, tmp_path):
+    params = pkg("settings").load_params(own_project)
+    kind = "Classifier" if params.task == "classification" else "Regressor"
+    candidate = {"estimator": f"sklearn.neighbors.KNeighbors{kind}", "params": {"algorithm": "kd_tree"}}
+    edit_params(own_project, lambda raw: raw["train"].update(candidates={"knn": candidate}))
+    output = train_fails(own_project, tmp_path / "model")
+    assert "sklearn.neighbors._kd_tree.KDTree" in output
+    assert "add them to train.trusted_types in params.yaml" in output
+    trusted = ["sklearn.neighbors._kd_tree.KDTree", "sklearn.metrics._dist_metrics.EuclideanDistance64"]
+    edit_params(own_project, lambda raw: raw["train"].update(trusted_types=trusted))
+    result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
+    assert result.exit_code == 0, explain(result)

@@ -8,7 +8,9 @@ separate intervals: one that excludes 0 means a real difference, not a lucky hol
 A resample is a vector of bootstrap counts (how often each row was drawn). Every metric is a
 weighted statistic of per-row quantities, so a chunk of resamples is scored with a matrix product
 (a sparse one for ROC AUC) instead of a Python loop. With every count equal to one the metrics
-equal sklearn's, as `evaluation.score` computes them.
+equal sklearn's, as `evaluation.score` computes them. Other metrics of the catalogue (any scikit-learn
+scorer) take the general path: each resample's rows are materialised and scored one by one, on the
+same resamples, so they stay paired (see BENCHMARKS.md for what that costs).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse  # a dependency of scikit-learn
 
-from .evaluation import DIRECTION, PROBA_PREFIX, proba_columns
+from . import evaluation
+from .evaluation import PROBA_PREFIX, proba_columns
 
 # Rows x resamples per chunk. 8 MB float64 matrices stay in cache and below malloc's mmap threshold,
 # so buffers are reused; 5e6 cells (40 MB) measured twice as slow, mostly in page faults.
 MAX_CELLS = 1_000_000
-CLASSIFICATION = {"roc_auc", "log_loss", "f1", "precision", "recall", "accuracy"}
 MEANS = {"accuracy": "correct", "log_loss": "loss", "rmse": "squared", "mae": "absolute"}  # mean of column
 
 
@@ -152,6 +154,8 @@ class _Scorer:
         y, classes, self.metrics = np.asarray(y_true), list(classes), list(metrics)
         _check(y, preds, self.metrics, classes, positive)
         self.rows = len(y)
+        self.general = [m for m in self.metrics if not evaluation.find(m, _task(classes)).fast]
+        self.replay = (y, preds.reset_index(drop=True), classes, positive)
         columns = _label_columns(y, preds, classes, positive) if classes else _regression_columns(y, preds)
         columns = {name: np.asarray(col, dtype=float).reshape(self.rows, -1) for name, col in columns.items()}
         self.matrix = np.hstack(list(columns.values()))  # one product gives every weighted sum
@@ -163,7 +167,19 @@ class _Scorer:
         product = self.matrix.T @ counts
         sums = {name: product[where] for name, where in self.slices.items()}
         with np.errstate(divide="ignore", invalid="ignore"):  # undefined metrics become NaN, not warnings
-            return {metric: _finish(metric, sums, counts, self.auc) for metric in self.metrics}
+            fast = {m: _finish(m, sums, counts, self.auc) for m in self.metrics if m not in self.general}
+        return fast | {metric: self.one_by_one(metric, counts) for metric in self.general}
+
+    def one_by_one(self, metric: str, counts: np.ndarray) -> np.ndarray:
+        """The general path: score each resample's rows (row i repeated counts[i] times) with sklearn."""
+        y, preds, classes, positive = self.replay
+        rows = np.arange(self.rows)
+        values = []
+        for column in counts.T:
+            drawn = np.repeat(rows, column.astype(int))
+            value = evaluation.score(metric, y[drawn], preds.iloc[drawn], classes, positive)
+            values.append(np.nan if value is None else value)
+        return np.asarray(values)
 
     def full(self) -> dict[str, float | None]:
         """Each metric on the whole holdout, None when undefined."""
@@ -174,11 +190,14 @@ class _Scorer:
 def _check(y: np.ndarray, preds: pd.DataFrame, metrics: list[str], classes: list, positive) -> None:
     if not len(y) or len(preds) != len(y):
         raise ValueError(f"need a non-empty holdout and a prediction per row, got {len(y)} and {len(preds)}")
-    unknown = [m for m in metrics if m not in DIRECTION or (m in CLASSIFICATION) != bool(classes)]
-    if unknown:
-        raise ValueError(f"metrics {unknown} do not apply to {'classification' if classes else 'regression'}")
+    for metric in metrics:
+        evaluation.find(metric, _task(classes))  # ValueError: unknown, or not for this task
     if len(classes) == 2 and positive not in classes:
         raise ValueError(f"binary classification needs a positive class among {classes}, got {positive!r}")
+
+
+def _task(classes: list) -> str:
+    return "classification" if classes else "regression"
 
 
 def _label_columns(y: np.ndarray, preds: pd.DataFrame, classes: list, positive) -> dict[str, np.ndarray]:

@@ -159,12 +159,21 @@ def train(params_path: Path, out: Path) -> None:
     metrics = run(load_params(params_path), out)
     board = metrics["cv"]["leaderboard"]
     click.echo(f"Cross-validated {metrics['cv']['metric']} ({metrics['cv']['folds']} folds):")
-    for row in board:
+    no_skill = metrics["no_skill"]
+    for row in [*board, {"candidate": "(no skill)", **no_skill["cv"]}]:
         mark = "*" if row["candidate"] == metrics["chosen"] else " "
         click.echo(f" {mark} {row['candidate']:<28} {row['mean']:.4f} ± {row['std']:.4f}")
-    click.echo(f"Holdout ({metrics['holdout']['rows']} rows):")
+    if metrics["threshold"] is not None:
+        maximised = metrics["threshold_maximises"]
+        how = f" (maximises {maximised} across the folds)" if maximised else ""
+        click.echo(f"Decision threshold: {metrics['threshold']:.2f}{how}")
+    click.echo(f"Holdout ({metrics['holdout']['rows']} rows):   model   no skill")
+
+    def shown(value: float | None) -> str:
+        return f"{'undefined':>8}" if value is None else f"{value:8.4f}"
+
     for name, value in metrics["holdout"]["metrics"].items():
-        click.echo(f"   {name:<10} {'undefined' if value is None else f'{value:.4f}'}")
+        click.echo(f"   {name:<20} {shown(value)}   {shown(no_skill['holdout'][name])}")
     click.echo(f"Saved the model and metrics.json to {out}")
 
 
@@ -172,12 +181,17 @@ def train(params_path: Path, out: Path) -> None:
 @MODEL_DIR
 @path_option("--input", "input_file", required=True, help="CSV or Parquet.")
 @path_option("--output", "output_file", required=True, help="CSV or Parquet.")
+@PARAMS
 @user_errors
-def predict(model_dir: Path, input_file: Path, output_file: Path) -> None:
-    """Predict every row of INPUT (validated against the schema first); rows keep their order."""
-    from .models import predict_file
+def predict(model_dir: Path, input_file: Path, output_file: Path, params_path: Path) -> None:
+    """Predict every row of INPUT (validated against the schema first); rows keep their order.
 
-    rows = predict_file(model_dir, input_file, output_file)
+    The model may hold only the types params.yaml's train.trusted_types allows."""
+    from .models import predict_file
+    from .settings import load_params
+
+    trusted = load_params(params_path).train.trusted_types
+    rows = predict_file(model_dir, input_file, output_file, trusted)
     click.echo(f"Wrote {rows} predictions to {output_file}")
 
 

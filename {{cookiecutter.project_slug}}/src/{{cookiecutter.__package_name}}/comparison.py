@@ -17,9 +17,8 @@ import numpy as np
 import pandas as pd
 from ruamel.yaml import YAML
 
-from . import bootstrap, charts, data, overlap, progress, reports, review
+from . import bootstrap, charts, data, evaluation, overlap, progress, reports, review
 from .errors import DataError
-from .evaluation import DIRECTION
 from .settings import Params, read_yaml
 
 BETTER, SAME, WORSE = "better", "no significant change", "worse"
@@ -101,8 +100,9 @@ def compare(
                 **stats,
             )
         allowed = None if diffs[0].champion is None else gate.allowed_loss(diffs[0].champion)
-        decided = verdict(diffs[0], DIRECTION[names[0]], allowed or 0.0)
+        decided = verdict(diffs[0], evaluation.direction(names[0]), allowed or 0.0)
         drawn = charts.review_charts(y, scored, info["classes"], info["positive_class"])
+        scored_y = y
     else:  # the challenger alone, on its whole holdout: for information
         everything = holdout[params.data.target]
         absolute = bootstrap.absolute_bootstrap(
@@ -112,14 +112,28 @@ def compare(
         decided = NO_CHAMPION if champion["status"]["status"] != "ok" else NOT_COMPARABLE
         alone = {"challenger": challenger["predictions"]}
         drawn = charts.review_charts(everything, alone, info["classes"], info["positive_class"])
+        scored_y = everything
     return {
         "verdict": decided,
         "primary_metric": names[0],
-        "direction": {m: DIRECTION[m] for m in names},
+        "direction": {m: evaluation.direction(m) for m in names},
         "gate": {**params.gate.model_dump(), "allowed_loss": allowed},
         "metrics": [asdict(d) for d in diffs],
-        "champion": {"status": champion["status"], "chosen": champion.get("metrics", {}).get("chosen")},
-        "challenger": {"chosen": challenger["metrics"]["chosen"], "cv": challenger["metrics"]["cv"]},
+        "no_skill": no_skill(challenger["metrics"], scored_y, names, info),
+        "champion": {
+            "status": champion["status"],
+            "chosen": champion.get("metrics", {}).get("chosen"),
+            "threshold": champion.get("info", {}).get("threshold"),
+        },
+        "challenger": {
+            "chosen": challenger["metrics"]["chosen"],
+            "cv": challenger["metrics"]["cv"],
+            "threshold": info.get("threshold"),
+            "threshold_maximises": challenger["metrics"].get("threshold_maximises"),
+            "no_skill_cv": challenger["metrics"].get("no_skill", {}).get("cv"),
+            "classes": info["classes"],
+            "positive_class": info["positive_class"],
+        },
         "holdout": {
             "rows": len(holdout),
             "hash": data.table_hash(holdout),
@@ -132,6 +146,14 @@ def compare(
         "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info["classes"]),
         "links": reports.links(),
     }
+
+
+def no_skill(record: dict, y: pd.Series, names: list[str], info: dict) -> dict[str, float | None] | None:
+    """What the challenger's dummy model (its constant answer) scores on the rows compared."""
+    if "no_skill" not in record:
+        return None  # trained before the no-skill baseline existed
+    answer = pd.DataFrame([record["no_skill"]["answer"]] * len(y))
+    return evaluation.score_all(names, y, answer, info["classes"], info["positive_class"])
 
 
 def read_base(params: Params, base: str | None) -> dict:

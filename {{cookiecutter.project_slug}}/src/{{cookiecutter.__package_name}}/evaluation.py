@@ -1,23 +1,42 @@
-"""Metrics computed from prediction tables, so any two models can be scored the same way.
+"""The metric catalogue: every metric defined once (task, direction, label, how it is computed).
 
-A prediction table has a `prediction` column and, for classification, one
-`proba_<class>` column per class (what `predict` writes).
+Metrics are computed from prediction tables, so any two models can be scored the same way. A
+prediction table has a `prediction` column and, for classification, one `proba_<class>` column per
+class (what `predict` writes). Settings, training, the bootstrap, the PR comment and `infer-schema`
+all read this catalogue.
+
+Nine metrics are built in (their bootstrap is vectorised in bootstrap.py). Any other name that
+scikit-learn has a scorer for also works: `average_precision`, `balanced_accuracy`, or an error such
+as `mean_absolute_percentage_error` (sklearn's `neg_` scorer, reported positive, smaller better).
 """
 
 from __future__ import annotations
 
+import difflib
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROBA_PREFIX = "proba_"
-# Direction of each metric: +1 when larger is better.
-DIRECTION = {
-    "roc_auc": 1, "log_loss": -1, "f1": 1, "precision": 1, "recall": 1, "accuracy": 1,
-    "rmse": -1, "mae": -1, "r2": 1,
-}  # fmt: skip
+TASKS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    task: str  # classification or regression
+    direction: int  # +1 when larger is better
+    label: str  # as a reviewer reads it
+    compute: Callable  # (y, preds, classes, positive) -> float
+    fast: bool = False  # bootstrap.py has a vectorised path for it
+    uses_labels: bool = False  # computed from the predicted class, so it moves with the threshold
 
 
 def proba_columns(classes: Sequence) -> list[str]:
@@ -25,18 +44,18 @@ def proba_columns(classes: Sequence) -> list[str]:
 
 
 def _sklearn_metrics():
-    # Imported on first use: the bootstrap and `compare` need only the constants above.
+    # Imported on first use: settings and `--help` need only the catalogue's names.
     from sklearn import metrics
 
     return metrics
 
 
-def _label_metric(name: str, **kwargs) -> Callable:
+def _label_metric(name: str) -> Callable:
     def metric(y, preds, classes, positive):
         fn = getattr(_sklearn_metrics(), name)
         if len(classes) == 2:
-            return fn(y, preds["prediction"], pos_label=positive, zero_division=0, **kwargs)
-        return fn(y, preds["prediction"], labels=list(classes), average="macro", zero_division=0, **kwargs)
+            return fn(y, preds["prediction"], pos_label=positive, zero_division=0)
+        return fn(y, preds["prediction"], labels=list(classes), average="macro", zero_division=0)
 
     return metric
 
@@ -48,35 +67,153 @@ def _roc_auc(y, preds, classes, positive):
     return skm.roc_auc_score(y, preds[proba_columns(classes)], multi_class="ovr", labels=list(classes))
 
 
-METRICS: dict[str, Callable] = {
-    "roc_auc": _roc_auc,
-    "log_loss": lambda y, p, classes, _: _sklearn_metrics().log_loss(
-        y, p[proba_columns(classes)], labels=list(classes)
-    ),
-    "f1": _label_metric("f1_score"),
-    "precision": _label_metric("precision_score"),
-    "recall": _label_metric("recall_score"),
-    "accuracy": lambda y, p, *_: _sklearn_metrics().accuracy_score(y, p["prediction"]),
-    "rmse": lambda y, p, *_: _sklearn_metrics().root_mean_squared_error(y, p["prediction"]),
-    "mae": lambda y, p, *_: _sklearn_metrics().mean_absolute_error(y, p["prediction"]),
-    # force_finite=False: R² of a constant target is undefined, not 0
-    "r2": lambda y, p, *_: _sklearn_metrics().r2_score(y, p["prediction"], force_finite=False),
+def _log_loss(y, preds, classes, _):
+    return _sklearn_metrics().log_loss(y, preds[proba_columns(classes)], labels=list(classes))
+
+
+def _regression(name: str, **kwargs) -> Callable:
+    return lambda y, preds, *_: getattr(_sklearn_metrics(), name)(y, preds["prediction"], **kwargs)
+
+
+C, R = TASKS
+BUILT_IN = {
+    m.name: m
+    for m in (
+        Metric("roc_auc", C, 1, "ROC AUC", _roc_auc, fast=True),
+        Metric("log_loss", C, -1, "log loss", _log_loss, fast=True),
+        Metric("f1", C, 1, "F1", _label_metric("f1_score"), fast=True, uses_labels=True),
+        Metric("precision", C, 1, "precision", _label_metric("precision_score"), fast=True, uses_labels=True),
+        Metric("recall", C, 1, "recall", _label_metric("recall_score"), fast=True, uses_labels=True),
+        Metric("accuracy", C, 1, "accuracy", _regression("accuracy_score"), fast=True, uses_labels=True),
+        Metric("rmse", R, -1, "RMSE", _regression("root_mean_squared_error"), fast=True),
+        Metric("mae", R, -1, "MAE", _regression("mean_absolute_error"), fast=True),
+        # force_finite=False: R² of a constant target is undefined, not 0
+        Metric("r2", R, 1, "R²", _regression("r2_score", force_finite=False), fast=True),
+    )
 }
+# What `infer-schema` writes into a new params.yaml.
+DEFAULTS = {task: [m.name for m in BUILT_IN.values() if m.task == task] for task in TASKS}
 
 
-def score(
-    name: str, y_true: pd.Series, preds: pd.DataFrame, classes: Sequence = (), positive=None
-) -> float | None:
+def find(name: str, task: str) -> Metric:
+    """The metric called `name` for `task`; ValueError naming the choices when there is none."""
+    metric = BUILT_IN.get(name) or _from_sklearn(name)
+    if metric is None:
+        close = difflib.get_close_matches(name, names_for(task), n=3)
+        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
+        raise ValueError(
+            f"unknown metric {name!r}{hint} Use one of {DEFAULTS[task]} or a scikit-learn scorer name "
+            "(sklearn.metrics.get_scorer_names(), without `neg_` for errors)"
+        )
+    if metric.task != task:
+        raise ValueError(f"metric {name!r} is for {metric.task}, not {task}")
+    return metric
+
+
+@cache
+def _sklearn_names() -> tuple[str, ...]:
+    return tuple(_sklearn_metrics().get_scorer_names())
+
+
+def names_for(task: str) -> list[str]:
+    """Every metric name `task` can use: the built-in ones, then scikit-learn's."""
+    found = [*BUILT_IN, *(n.removeprefix("neg_") for n in _sklearn_names())]
+    return [n for n in dict.fromkeys(found) if _entry(n, task) is not None]
+
+
+@cache
+def _from_sklearn(name: str) -> Metric | None:
+    """A scikit-learn scorer as a catalogue entry: `neg_` scorers are errors, reported positive."""
+    names = _sklearn_names()
+    sign = 1 if name in names else -1 if f"neg_{name}" in names else 0
+    if not sign:
+        return None
+    scorer = _sklearn_metrics().get_scorer(name if sign == 1 else f"neg_{name}")
+    module = getattr(getattr(scorer, "_score_func", None), "__module__", "")
+    task = "regression" if module.endswith("_regression") else "classification"
+    if not module.endswith(("_regression", "_classification", "_ranking")):
+        return None  # clustering and other scorers do not score predictions against a target
+    uses_labels = getattr(scorer, "_response_method", "predict") == "predict"
+
+    def compute(y, preds, classes, positive):
+        return sign * scorer(*_replay(y, preds, classes, positive))
+
+    label = name.replace("_", " ")
+    return Metric(name, task, sign, label, compute, uses_labels=uses_labels)
+
+
+def _replay(y, preds: pd.DataFrame, classes: list, positive) -> tuple:
+    """(estimator, X, y) for a sklearn scorer: X holds row numbers; the estimator returns their predictions.
+
+    Binary targets become booleans (True: the positive class), as sklearn's scorers expect `pos_label=1`.
+    """
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+
+    rows = np.arange(len(y))[:, None]
+    prediction = np.asarray(preds["prediction"])
+    proba = preds[proba_columns(classes)].to_numpy(dtype=float) if classes else None
+    if len(classes) == 2:
+        y, prediction = np.asarray(y) == positive, prediction == positive
+        proba = proba[:, [classes.index(c) for c in classes if c != positive] + [classes.index(positive)]]
+        classes = [False, True]
+
+    class Replay(ClassifierMixin if classes else RegressorMixin, BaseEstimator):
+        classes_ = np.asarray(classes)
+
+        def predict(self, X):
+            return prediction[X[:, 0]]
+
+        if proba is not None:
+
+            def predict_proba(self, X):
+                return proba[X[:, 0]]
+
+    return Replay(), rows, np.asarray(y)
+
+
+def at_threshold(preds: pd.DataFrame, threshold: float | None, classes: Sequence, positive) -> pd.DataFrame:
+    """Binary predictions decided at `threshold` (as FixedThresholdClassifier does); None: unchanged."""
+    if threshold is None or len(classes) != 2:
+        return preds
+    (negative,) = [c for c in classes if c != positive]
+    chosen = preds[f"{PROBA_PREFIX}{positive}"].to_numpy() >= threshold
+    return preds.assign(prediction=np.where(chosen, positive, negative))
+
+
+def score(name: str, y_true, preds: pd.DataFrame, classes: Sequence = (), positive=None) -> float | None:
     """One metric; None when it is undefined on this data (e.g. ROC AUC with a single class present)."""
+    metric = _entry(name)
     y = np.asarray(y_true)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undefined metrics are reported as None, not warned about
         try:
-            value = float(METRICS[name](y, preds.reset_index(drop=True), list(classes), positive))
-        except ValueError:
+            value = float(metric.compute(y, preds.reset_index(drop=True), list(classes), positive))
+        except (ValueError, KeyError):
             return None
     return value if np.isfinite(value) else None
 
 
 def score_all(names: Sequence[str], y_true, preds, classes: Sequence = (), positive=None) -> dict:
     return {name: score(name, y_true, preds, classes, positive) for name in names}
+
+
+def direction(name: str) -> int:
+    return _entry(name).direction
+
+
+def label(name: str) -> str:
+    return _entry(name).label
+
+
+def uses_labels(name: str) -> bool:
+    """Whether the metric is computed from predicted classes (so a decision threshold moves it)."""
+    return _entry(name).uses_labels
+
+
+def _entry(name: str, task: str | None = None) -> Metric | None:
+    metric = BUILT_IN.get(name) or _from_sklearn(name)
+    if task is not None:
+        return metric if metric is not None and metric.task == task else None
+    if metric is None:
+        raise KeyError(f"unknown metric {name!r}")
+    return metric

@@ -3,11 +3,17 @@
 A saved model is a folder: `model.skops` (skops format: loading it cannot run
 arbitrary code), `model.json` (what the model expects and predicts), `metrics.json`
 and `trained-rows.npz` (which rows of its data file it trained on, so a later review
-can leave them out of its holdout). Loading only accepts the types in TRUSTED_TYPES.
+can leave them out of its holdout).
+
+Loading only accepts scikit-learn's types, TRUSTED_TYPES and the `train.trusted_types` of the
+params.yaml in the checkout that loads it, never a list stored with the model: a model file cannot
+vouch for itself, and a pull request that trusts a new type is reviewed like any other change.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,16 +21,10 @@ from typing import Any
 
 import pandas as pd
 import skops.io as sio
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -34,16 +34,18 @@ from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
 from .settings import Candidate
 
-ESTIMATORS: dict[tuple[str, str], type[BaseEstimator]] = {
-    ("classification", "linear"): LogisticRegression,
-    ("classification", "random_forest"): RandomForestClassifier,
-    ("classification", "hist_gradient_boosting"): HistGradientBoostingClassifier,
-    ("regression", "linear"): Ridge,
-    ("regression", "random_forest"): RandomForestRegressor,
-    ("regression", "hist_gradient_boosting"): HistGradientBoostingRegressor,
+# The short names params.yaml may use instead of an import path.
+ALIASES: dict[tuple[str, str], str] = {
+    ("classification", "linear"): "sklearn.linear_model.LogisticRegression",
+    ("classification", "random_forest"): "sklearn.ensemble.RandomForestClassifier",
+    ("classification", "hist_gradient_boosting"): "sklearn.ensemble.HistGradientBoostingClassifier",
+    ("regression", "linear"): "sklearn.linear_model.Ridge",
+    ("regression", "random_forest"): "sklearn.ensemble.RandomForestRegressor",
+    ("regression", "hist_gradient_boosting"): "sklearn.ensemble.HistGradientBoostingRegressor",
 }
-# Types skops cannot prove safe on its own, reviewed for these pipelines. A new
-# candidate that needs more fails at save time, naming the type to review.
+IS_TASK = {"classification": is_classifier, "regression": is_regressor}
+# Types skops cannot prove safe on its own, reviewed for scikit-learn's pipelines. A candidate
+# that needs more fails at save time, naming the types to review and add to train.trusted_types.
 TRUSTED_TYPES = [
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -52,13 +54,35 @@ TRUSTED_TYPES = [
 MODEL_FILE, META_FILE, METRICS_FILE = "model.skops", "model.json", "metrics.json"
 
 
+def estimator_class(name: str, candidate: Candidate, task: str) -> type[BaseEstimator]:
+    """The candidate's estimator class, from its alias or import path, checked to fit the task."""
+    where = f"train.candidates.{name}.estimator"
+    module_name, _, class_name = ALIASES.get((task, candidate.estimator), candidate.estimator).rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except ModuleNotFoundError as err:
+        top = (err.name or module_name).split(".")[0]
+        raise ParamsError(
+            f"{where}: cannot import {module_name} (add it to the project: `uv add {top}`)"
+        ) from None
+    except AttributeError:
+        raise ParamsError(f"{where}: {module_name} has no {class_name}") from None
+    if not (inspect.isclass(found) and hasattr(found, "fit") and hasattr(found, "get_params")):
+        raise ParamsError(f"{where}: {candidate.estimator} is not a scikit-learn-compatible estimator")
+    if not IS_TASK[task](found()):
+        raise ParamsError(f"{where}: {candidate.estimator} is not a {task} estimator")
+    return found
+
+
 def build_pipeline(
     name: str, candidate: Candidate, task: str, numeric: list[str], categorical: list[str], seed: int
 ) -> Pipeline:
     """Preprocessing (imputation, scaling, one-hot) plus the candidate's estimator."""
-    estimator = ESTIMATORS[(task, candidate.estimator)]()
+    cls = estimator_class(name, candidate, task)
+    estimator = cls()
     allowed = estimator.get_params()
-    unknown = sorted(set(candidate.params) - set(allowed))
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+    unknown = [] if takes_any else sorted(set(candidate.params) - set(allowed))
     if unknown:
         raise ParamsError(
             f"train.candidates.{name}.params: unknown parameter(s) {unknown} for "
@@ -83,14 +107,22 @@ def build_pipeline(
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 
-def predict_file(model_dir: Path, input_file: Path, output_file: Path) -> int:
+def with_threshold(pipeline: Pipeline, threshold: float | None, positive) -> Pipeline:
+    """Binary classification: predict `positive` when its probability reaches `threshold`."""
+    if threshold is None:
+        return pipeline
+    decide = FixedThresholdClassifier(pipeline.steps[-1][1], threshold=threshold, pos_label=positive)
+    return Pipeline([*pipeline.steps[:-1], ("estimator", decide)])
+
+
+def predict_file(model_dir: Path, input_file: Path, output_file: Path, trusted: list[str]) -> int:
     """Validate `input_file` against schema.Features, predict every row, write them in order."""
     from . import data, schema
 
     data.writer_for(output_file)  # fail before the work, not after
     frame = data.read_table(input_file)
     features = data.validate(frame, schema.Features, str(input_file))
-    model, info = load(model_dir)
+    model, info = load(model_dir, trusted)
     check_features(info, *data.feature_columns())
     predictions = predict_frame(model, features)
     data.write_table(predictions, output_file)
@@ -122,15 +154,20 @@ class ModelInfo:
     estimator_params: dict[str, Any]
     classes: list[Any] = field(default_factory=list)
     positive_class: Any = None
+    threshold: float | None = None  # binary: the positive class's probability that predicts it
 
 
-def save(model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir: Path) -> None:
+def save(
+    model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir: Path, trusted: list[str]
+) -> None:
     """The model folder; `trained_rows` is True for each row of the data file the model trained on."""
     blob = sio.dumps(model)
-    untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
+    untrusted = untrusted_types(blob, trusted)
     if untrusted:
         raise ModelError(
-            f"the model holds types not yet reviewed: {untrusted}; review them, then add to TRUSTED_TYPES"
+            f"the model holds types that are not trusted yet: {untrusted}. Loading a model runs code of "
+            "these types: once you have reviewed them (they should come from packages you depend on), "
+            "add them to train.trusted_types in params.yaml"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).write_bytes(blob)
@@ -139,18 +176,25 @@ def save(model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir:
     overlap.write_trained_rows(out_dir, trained_rows)
 
 
-def load(model_dir: Path) -> tuple[Pipeline, ModelInfo]:
-    """Load a model folder, refusing any type outside TRUSTED_TYPES."""
+def untrusted_types(blob: bytes, trusted: list[str]) -> list[str]:
+    return sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES) - set(trusted))
+
+
+def load(model_dir: Path, trusted: list[str]) -> tuple[Pipeline, ModelInfo]:
+    """Load a model folder, refusing any type outside TRUSTED_TYPES and `trusted` (params.yaml's)."""
     model_dir = Path(model_dir)
     paths = [model_dir / MODEL_FILE, model_dir / META_FILE]
     missing = [p.name for p in paths if not p.is_file()]
     if missing:
         raise ModelError(f"{model_dir}: not a model folder (missing {missing}); run `train` first")
     blob = paths[0].read_bytes()
-    untrusted = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
+    untrusted = untrusted_types(blob, trusted)
     if untrusted:
-        raise ModelError(f"{paths[0]}: refusing to load untrusted types {untrusted}")
-    return sio.loads(blob, trusted=TRUSTED_TYPES), read_info(model_dir)
+        raise ModelError(
+            f"{paths[0]}: refusing to load types that train.trusted_types in params.yaml does not list: "
+            f"{untrusted}"
+        )
+    return sio.loads(blob, trusted=[*TRUSTED_TYPES, *trusted]), read_info(model_dir)
 
 
 def read_info(model_dir: Path) -> ModelInfo:

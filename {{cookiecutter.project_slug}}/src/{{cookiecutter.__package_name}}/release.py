@@ -38,7 +38,7 @@ def store_model(params: Params, model_dir: Path) -> str:
     """Put a trained model folder into the BentoML store (once per content); return its tag."""
     import bentoml
 
-    models.load(model_dir)  # refuse a broken or untrusted folder before it is stored
+    models.load(model_dir, params.train.trusted_types)  # refuse a broken or untrusted folder
     tag = f"{MODEL_NAME}:{model_version(model_dir)}"
     try:
         return str(bentoml.models.get(tag).tag)
@@ -50,7 +50,9 @@ def store_model(params: Params, model_dir: Path) -> str:
     with bentoml.models.create(tag, labels=labels, metadata=metadata) as stored:
         for name in (models.MODEL_FILE, models.META_FILE, models.METRICS_FILE):
             shutil.copyfile(model_dir / name, stored.path_of(name))
-        data.write_json(Path(stored.path_of(SERVING_FILE)), params.serving.model_dump(mode="json"))
+        # The service loads the model with the types trusted here: params.yaml at this commit.
+        serving = {**params.serving.model_dump(mode="json"), "trusted_types": params.train.trusted_types}
+        data.write_json(Path(stored.path_of(SERVING_FILE)), serving)
     return tag
 
 
@@ -171,7 +173,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
     from . import bootstrap, reports, schema
     from .retraining import manifest
 
-    model, info = models.load(model_dir)
+    model, info = models.load(model_dir, params.train.trusted_types)
     metrics = json.loads((model_dir / models.METRICS_FILE).read_text(encoding="utf-8"))
     holdout = data.split(data.load_training_data(params), params).holdout
     predictions = models.predict_frame(model, holdout[info.numeric + info.categorical])

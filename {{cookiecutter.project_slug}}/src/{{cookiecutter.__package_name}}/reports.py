@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from . import charts, data
+from . import charts, data, evaluation
 
 _env = Environment(
     loader=PackageLoader(__package__, "templates"),
@@ -94,17 +94,6 @@ def publish(markdown: str, path: Path | None) -> None:
 COMMENT_LIMIT = 65_536  # GitHub's maximum comment length
 # Sections dropped, least important first, when the comment would exceed the limit.
 OMITTABLE = ("diagnostics", "log_tail", "packages", "params", "charts", "leaderboard")
-LABELS = {
-    "roc_auc": "ROC AUC",
-    "log_loss": "log loss",
-    "f1": "F1",
-    "precision": "precision",
-    "recall": "recall",
-    "accuracy": "accuracy",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-}
 ICONS = {
     "better": "✅",
     "no significant change": "➖",
@@ -113,6 +102,11 @@ ICONS = {
     "not comparable": "⚠️",
 }
 ABSOLUTE = {"no champion", "not comparable"}  # verdicts that show the challenger alone
+NO_SKILL = {
+    True: "No skill: a dummy model that always predicts the training split's most frequent class, "
+    "with its class shares as probabilities, scored on the same rows.",
+    False: "No skill: a dummy model that always predicts the training split's mean, scored on the same rows.",
+}
 
 
 def number(value, sign: bool = False) -> str:
@@ -132,7 +126,7 @@ def mark(diff: dict, direction: int) -> str:
 def sentence(record: dict) -> str:
     """The verdict in one sentence: the metric, the change, its interval and the rule applied."""
     primary = record["metrics"][0]
-    label, level = LABELS[primary["metric"]], f"{record['gate']['confidence']:.0%}"
+    label, level = evaluation.label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
     status = record["champion"]["status"]
     alone = (
         f"The challenger's {label} on the whole holdout is {number(primary['challenger'])} ({level} CI "
@@ -262,12 +256,13 @@ def render_comment(record: dict, omit: set[str]) -> str:
     alone = record["verdict"] in ABSOLUTE
     rows = [
         {
-            "label": LABELS[d["metric"]],
+            "label": evaluation.label(d["metric"]),
             "champion": "-" if d["champion"] is None and alone else number(d["champion"]),
             "challenger": number(d["challenger"]),
             "delta": "-" if alone else number(d["delta"], True),
             "ci": ("-" if d["low"] is None else f"[{number(d['low'], True)}, {number(d['high'], True)}]"),
             "mark": "" if alone else mark(d, direction[d["metric"]]),
+            "no_skill": number((record.get("no_skill") or {}).get(d["metric"])),
         }
         for d in record["metrics"]
     ]
@@ -294,18 +289,23 @@ def render_comment(record: dict, omit: set[str]) -> str:
         level=level,
         metrics=rows,
         undefined=[
-            LABELS[d["metric"]]
+            evaluation.label(d["metric"])
             for d in record["metrics"]
             if d["challenger"] is None or (not alone and d["delta"] is None)
         ],
         cv={
             "folds": cv["folds"],
-            "metric_label": LABELS[cv["metric"]],
+            "metric_label": evaluation.label(cv["metric"]),
             "leaderboard": [
                 {"candidate": r["candidate"], "score": f"{r['mean']:.4f} ± {r['std']:.4f}"}
                 for r in cv["leaderboard"]
             ],
         },
+        no_skill=record["challenger"].get("no_skill_cv"),
+        decision=decision_line(record),
+        no_skill_note=None
+        if record.get("no_skill") is None
+        else NO_SKILL[bool(record["challenger"]["classes"])],
         chosen=record["challenger"]["chosen"],
         changes=change_lines(record, omit),
         packages=record["changes"].get("packages"),
@@ -319,10 +319,31 @@ def render_comment(record: dict, omit: set[str]) -> str:
     )
 
 
+def decision_line(record: dict) -> str | None:
+    """Binary classification: the positive class's probability from which each side predicts it."""
+    challenger = record["challenger"]
+    if len(challenger.get("classes") or []) != 2:
+        return None
+
+    def at(threshold) -> str:
+        return "0.5 (the estimator's default)" if threshold is None else f"{threshold:.2f}"
+
+    tuned = challenger.get("threshold_maximises")
+    how = f", chosen to maximise {evaluation.label(tuned)} across the folds" if tuned else ""
+    line = (
+        f"Decision threshold: the challenger predicts `{challenger['positive_class']}` from a probability "
+        f"of {at(challenger['threshold'])}{how}"
+    )
+    if record["champion"]["status"]["status"] == "ok":
+        line += f"; the champion from {at(record['champion'].get('threshold'))}"
+    moved = [evaluation.label(d["metric"]) for d in record["metrics"] if evaluation.uses_labels(d["metric"])]
+    return line + (f". It moves {', '.join(moved)}." if moved else ".")
+
+
 def interval_rows(record: dict) -> str:
     """The metrics' Δ and intervals as a text plot; the primary metric shows the gate's tolerance."""
     rows = [
-        {**d, "label": LABELS[d["metric"]], "direction": record["direction"][d["metric"]]}
+        {**d, "label": evaluation.label(d["metric"]), "direction": record["direction"][d["metric"]]}
         for d in record["metrics"]
     ]
     rows[0]["tolerance"] = record["gate"]["allowed_loss"]

@@ -45,7 +45,7 @@ def score_here(params: Params, holdout: Path, out: Path) -> dict:
 
     training.train(params, out / MODEL_DIR)
     with progress.step(f"Predicting the holdout ({holdout.name})"):
-        models.predict_file(out / MODEL_DIR, holdout, out / PREDICTIONS)
+        models.predict_file(out / MODEL_DIR, holdout, out / PREDICTIONS, params.train.trusted_types)
     return write_status(out, "ok")
 
 

@@ -23,8 +23,8 @@ from ruamel.yaml import YAML, CommentedMap, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .errors import ParamsError
+from .evaluation import DEFAULTS
 from .reports import render
-from .settings import TASK_METRICS
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is not used as a feature
 MAX_CLASS_INTS = 10  # an integer target with at most this many values is a class label
@@ -205,9 +205,14 @@ def update_params(
     if "split" in doc:
         doc.yaml_set_comment_before_after_key("split", before="\n")
     if old_task != task:
-        doc["metrics"] = list(TASK_METRICS[task])
+        doc["metrics"] = list(DEFAULTS[task])
         doc["train"]["primary_metric"] = PRIMARY[task]
         doc["train"]["candidates"] = DEFAULT_CANDIDATES[task]
+        doc["train"].pop("threshold", None)
+        if positive is not None:  # binary: the class of interest is often rare; 0.5 would miss it
+            doc["train"].insert(
+                list(doc["train"]).index("primary_metric") + 1, "threshold", {"maximise": "f1"}
+            )
     if "gate" in doc:
         holdout = int(rows * doc.get("split", {}).get("holdout_fraction", 0.2))
         doc["gate"]["tolerance"] = TOLERANCE[task]

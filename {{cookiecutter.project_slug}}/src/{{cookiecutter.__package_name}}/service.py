@@ -67,10 +67,11 @@ class Predictor:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        self.model, _ = models.load(Path(self.model_ref.path))  # skops, trusted types only
+        serving = json.loads(Path(self.model_ref.path_of(SERVING_FILE)).read_text(encoding="utf-8"))
+        # skops, with the types trusted by params.yaml at the commit `build` ran at
+        self.model, _ = models.load(Path(self.model_ref.path), serving.get("trusted_types", []))
         self.tag = str(self.model_ref.tag)
         self.classes = [str(c) for c in getattr(self.model, "classes_", [])]
-        serving = json.loads(Path(self.model_ref.path_of(SERVING_FILE)).read_text(encoding="utf-8"))
         self.log = prediction_log(serving, info.target)
         # Everything loaded so far (libraries, model) lives as long as the worker: keep it out of
         # the garbage collector's full passes, which otherwise stall all requests for 0.2-0.5 s.

@@ -16,21 +16,19 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from ruamel.yaml import YAML, YAMLError
 
+from . import evaluation
 from .errors import ParamsError
 
 Task = Literal["classification", "regression"]
-Metric = Literal["roc_auc", "log_loss", "f1", "precision", "recall", "accuracy", "rmse", "mae", "r2"]
-Estimator = Literal["linear", "random_forest", "hist_gradient_boosting"]
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("roc_auc", "log_loss", "f1", "precision", "recall", "accuracy"),
-    "regression": ("rmse", "mae", "r2"),
-}
 Name = Annotated[str, Field(min_length=1)]
+ALIASES = ("linear", "random_forest", "hist_gradient_boosting")  # models.ALIASES: scikit-learn's
+IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")  # module.Class
 ParamValue = int | float | str | bool | None
 RELATIVE = re.compile(r"\d+(\.\d+)?\s*%")  # a tolerance relative to the champion, e.g. "1%"
 
@@ -57,15 +55,45 @@ class Split(Strict):
 
 
 class Candidate(Strict):
-    estimator: Estimator
+    estimator: Name = Field(
+        description=f"one of {list(ALIASES)}, or a scikit-learn-compatible estimator by import path "
+        "(e.g. sklearn.ensemble.ExtraTreesClassifier, lightgbm.LGBMClassifier)"
+    )
     params: dict[str, ParamValue] = Field(default_factory=dict)
+
+    @field_validator("estimator")
+    @classmethod
+    def _alias_or_import_path(cls, value: str) -> str:
+        if value not in ALIASES and IMPORT_PATH.fullmatch(value) is None:
+            raise ValueError(f"{value!r}: use one of {list(ALIASES)} or an import path such as module.Class")
+        return value
+
+
+class Maximise(Strict):
+    maximise: Name = Field(description="a metric that uses predicted classes, e.g. f1 or balanced_accuracy")
 
 
 class Train(Strict):
     seed: int
     cv_folds: int = Field(ge=2, le=20)
-    primary_metric: Metric
+    primary_metric: Name
+    threshold: float | Maximise | None = Field(
+        default=None,
+        description="binary classification: predict the positive class when its probability reaches "
+        "this number, or the threshold that maximises a metric on the cross-validation folds",
+    )
     candidates: dict[Name, Candidate] = Field(min_length=1)
+    trusted_types: list[Name] = Field(
+        default_factory=list,
+        description="types a saved model may hold beyond scikit-learn's (skops refuses the rest)",
+    )
+
+    @field_validator("threshold")
+    @classmethod
+    def _a_probability(cls, value: float | Maximise | None) -> float | Maximise | None:
+        if isinstance(value, float) and not 0 < value < 1:
+            raise ValueError(f"{value}: a threshold is a probability between 0 and 1 (exclusive)")
+        return value
 
 
 class Gate(Strict):
@@ -147,11 +175,19 @@ class Params(Strict):
     data: Data
     split: Split
     train: Train
-    metrics: list[Metric] = Field(min_length=1)
+    metrics: list[Name] = Field(min_length=1)
     gate: Gate
     drift: Drift
     serving: Serving
     _file: Path = PrivateAttr(default=Path("params.yaml"))
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names: list[str], info: ValidationInfo) -> list[str]:
+        if "task" in info.data:  # else the task's own error says what is wrong
+            for name in names:
+                evaluation.find(name, info.data["task"])  # ValueError naming the metric and the choices
+        return names
 
     @property
     def file(self) -> Path:
@@ -169,16 +205,20 @@ class Params(Strict):
 
     @model_validator(mode="after")
     def _metrics_fit_the_task(self) -> Params:
-        allowed = TASK_METRICS[self.task]
-        wrong = [m for m in self.metrics if m not in allowed]
-        if wrong:
-            raise ValueError(f"metrics {wrong} do not apply to {self.task}; use some of {list(allowed)}")
         if self.train.primary_metric not in self.metrics:
             raise ValueError(
                 f"train.primary_metric {self.train.primary_metric!r} must be one of metrics {self.metrics}"
             )
         if self.task == "regression" and self.data.positive_class is not None:
             raise ValueError("data.positive_class only applies to classification; remove it")
+        threshold = self.train.threshold
+        if self.task == "regression" and threshold is not None:
+            raise ValueError("train.threshold only applies to classification; remove it")
+        if isinstance(threshold, Maximise) and not evaluation.find(threshold.maximise, self.task).uses_labels:
+            raise ValueError(
+                f"train.threshold.maximise: {threshold.maximise!r} does not use predicted classes, so "
+                "no threshold changes it; use e.g. f1, recall or balanced_accuracy"
+            )
         return self
 
 

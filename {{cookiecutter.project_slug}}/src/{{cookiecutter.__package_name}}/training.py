@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError  # raised by every estimator since 1.2
 
 from . import data, evaluation, models, progress, schema
 from .errors import ParamsError
-from .settings import Params
+from .settings import Maximise, Params
 
 LIBRARIES = ("numpy", "pandas", "pandera", "scikit-learn", "skops")
 
@@ -42,42 +44,97 @@ def resolve_positive_class(params: Params, classes: list) -> object:
 def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: list, positive) -> list[dict]:
     """Leaderboard of candidates on the train split: the primary metric's mean and std across folds."""
     numeric, categorical = data.feature_columns()
-    metric = params.train.primary_metric
-    seed = params.train.seed
-    folds_cls = StratifiedKFold if params.task == "classification" else KFold
-    folds = folds_cls(n_splits=params.train.cv_folds, shuffle=True, random_state=seed)
-
-    def scorer(estimator, X_val, y_val) -> float:
-        value = evaluation.score(metric, y_val, models.predict_frame(estimator, X_val), classes, positive)
-        return np.nan if value is None else value
-
+    setting = params.train.threshold if len(classes) == 2 else None
     board = []
     for name, candidate in params.train.candidates.items():
-        pipeline = models.build_pipeline(name, candidate, params.task, numeric, categorical, seed)
-        scores = []
-        with progress.step(f"Cross-validating {name} ({folds.n_splits} folds)") as candidate_note:
-            # Fold by fold (as cross_validate does, sequentially) to say how far it is.
-            for fold, (fit_rows, check_rows) in enumerate(folds.split(X, y), start=1):
-                with progress.step(f"  {name} fold {fold}/{folds.n_splits}", announce=False) as note:
-                    try:
-                        model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
-                    except InvalidParameterError as err:  # a known parameter with a value it refuses
-                        raise ParamsError(f"train.candidates.{name}.params: {err}") from None
-                    scores.append(scorer(model, X.iloc[check_rows], y.iloc[check_rows]))
-                    note["result"] = f"{metric} {scores[-1]:.4f}"
-            candidate_note["result"] = f"{metric} {np.mean(scores):.4f} ± {np.std(scores):.4f}"
-        board.append(
-            {
-                "candidate": name,
-                "estimator": candidate.estimator,
-                "mean": float(np.mean(scores)),
-                "std": float(np.std(scores)),
-                "scores": [float(s) for s in scores],
-            }
+        pipeline = models.build_pipeline(
+            name, candidate, params.task, numeric, categorical, params.train.seed
         )
-    direction = evaluation.DIRECTION[metric]
+        row = cross_validate(params, name, pipeline, (X, y), classes, positive, setting)
+        board.append({"candidate": name, "estimator": candidate.estimator, **row})
+    direction = evaluation.direction(params.train.primary_metric)
     # Best first; ties keep the order of params.yaml (a stable sort).
     return sorted(board, key=lambda row: -direction * row["mean"])
+
+
+def cross_validate(
+    params: Params, name: str, pipeline, train: tuple, classes: list, positive, setting
+) -> dict:
+    """The pipeline's fold scores on the train split, and the threshold they were scored at.
+
+    `setting` {maximise: metric}: the threshold that maximises the metric on the out-of-fold
+    predictions of all folds; a number: that threshold; None: the estimator's own decision.
+    """
+    X, y = train
+    metric, folds = params.train.primary_metric, folds_for(params)
+    tuned = isinstance(setting, Maximise)
+    known_per_fold = not (tuned and evaluation.uses_labels(metric))  # else: once the threshold is chosen
+    out_of_fold = []
+    with progress.step(f"Cross-validating {name} ({folds.n_splits} folds)") as candidate_note:
+        # Fold by fold (as cross_validate does, sequentially) to say how far it is.
+        for fold, (fit_rows, check_rows) in enumerate(folds.split(X, y), start=1):
+            with progress.step(f"  {name} fold {fold}/{folds.n_splits}", announce=False) as note:
+                try:
+                    model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
+                except InvalidParameterError as err:  # a known parameter with a value it refuses
+                    raise ParamsError(f"train.candidates.{name}.params: {err}") from None
+                preds = models.predict_frame(model, X.iloc[check_rows])
+                out_of_fold.append((y.iloc[check_rows], preds))
+                if known_per_fold:
+                    value = score_at(metric, *out_of_fold[-1], classes, positive, None if tuned else setting)
+                    note["result"] = f"{metric} {value:.4f}"
+        threshold = best_threshold(setting.maximise, out_of_fold, classes, positive) if tuned else setting
+        scores = [score_at(metric, *fold, classes, positive, threshold) for fold in out_of_fold]
+        at = "" if threshold is None else f" at threshold {threshold:.2f}"
+        candidate_note["result"] = f"{metric} {np.mean(scores):.4f} ± {np.std(scores):.4f}{at}"
+    return {
+        "mean": float(np.mean(scores)),
+        "std": float(np.std(scores)),
+        "scores": [float(s) for s in scores],
+        "threshold": threshold,
+    }
+
+
+def folds_for(params: Params):
+    folds_cls = StratifiedKFold if params.task == "classification" else KFold
+    return folds_cls(n_splits=params.train.cv_folds, shuffle=True, random_state=params.train.seed)
+
+
+def score_at(metric: str, y: pd.Series, preds: pd.DataFrame, classes: list, positive, threshold) -> float:
+    """`metric` of predictions whose classes are decided at `threshold` (NaN when undefined)."""
+    value = evaluation.score(
+        metric, y, evaluation.at_threshold(preds, threshold, classes, positive), classes, positive
+    )
+    return np.nan if value is None else value
+
+
+def best_threshold(metric: str, out_of_fold: list[tuple], classes: list, positive) -> float:
+    """The threshold (0.01 to 0.99) that maximises `metric` on the out-of-fold predictions."""
+    # As booleans (True: positive): sklearn scores these ~20x faster than string labels.
+    hit = pd.concat([y for y, _ in out_of_fold], ignore_index=True).to_numpy() == positive
+    proba = pd.concat([p for _, p in out_of_fold], ignore_index=True)[f"{evaluation.PROBA_PREFIX}{positive}"]
+    binary = pd.DataFrame({"proba_False": 1 - proba.to_numpy(), "proba_True": proba.to_numpy()})
+    grid = np.round(np.arange(1, 100) / 100, 2)
+    values = evaluation.direction(metric) * np.array(
+        [score_at(metric, hit, binary, [False, True], True, t) for t in grid]
+    )
+    return float(grid[np.nanargmax(values)]) if not np.isnan(values).all() else 0.5
+
+
+def no_skill(params: Params, train: tuple, holdout: tuple, classes: list, positive) -> dict:
+    """A dummy model (the class priors, or the mean): what "no skill" scores, in CV and on the holdout."""
+    dummy = DummyClassifier() if classes else DummyRegressor()  # priors, or the mean
+    pipeline = Pipeline([("preprocess", "passthrough"), ("estimator", dummy)])
+    row = cross_validate(params, "no skill", pipeline, train, classes, positive, setting=None)
+    fitted = pipeline.fit(*train)
+    answer = models.predict_frame(fitted, train[0].head(1))  # the same for every row
+    return {
+        "cv": {k: row[k] for k in ("mean", "std", "scores")},
+        "holdout": evaluation.score_all(
+            params.metrics, holdout[1], models.predict_frame(fitted, holdout[0]), classes, positive
+        ),
+        "answer": json.loads(answer.to_json(orient="records"))[0],
+    }
 
 
 def train(params: Params, out_dir: Path) -> dict:
@@ -95,9 +152,11 @@ def train(params: Params, out_dir: Path) -> dict:
     classes = sorted(frame[target].unique().tolist()) if params.task == "classification" else []
     positive = resolve_positive_class(params, classes) if classes else None
     leaderboard = cross_validation(params, X_train, y_train, classes, positive)
-    chosen = leaderboard[0]["candidate"]
+    baseline = no_skill(params, (X_train, y_train), (X_hold, y_hold), classes, positive)
+    chosen, threshold = leaderboard[0]["candidate"], leaderboard[0]["threshold"]
     candidate = params.train.candidates[chosen]
     model = models.build_pipeline(chosen, candidate, params.task, numeric, categorical, params.train.seed)
+    model = models.with_threshold(model, threshold, positive)
     with progress.step(f"Fitting {chosen} on the {len(X_train):,} training rows"):
         model.fit(X_train, y_train)
 
@@ -111,11 +170,14 @@ def train(params: Params, out_dir: Path) -> dict:
             "metrics": evaluation.score_all(params.metrics, y_hold, holdout_preds, classes, positive),
         },
         "train": {"rows": len(X_train)},
+        "threshold": threshold,
+        "threshold_maximises": getattr(params.train.threshold, "maximise", None) if threshold else None,
         "cv": {
             "folds": params.train.cv_folds,
             "metric": params.train.primary_metric,
             "leaderboard": leaderboard,
         },
+        "no_skill": baseline,
         "hashes": {
             "data": data.file_hash(params.data_path),
             "holdout": data.table_hash(parts.holdout),
@@ -135,8 +197,10 @@ def train(params: Params, out_dir: Path) -> dict:
         estimator_params=dict(candidate.params),
         classes=classes,
         positive_class=positive,
+        threshold=threshold,
     )
-    models.save(model, info, metrics, frame.index.isin(parts.train.index), out_dir)
+    trained_rows = frame.index.isin(parts.train.index)
+    models.save(model, info, metrics, trained_rows, out_dir, params.train.trusted_types)
     return metrics
 
 
