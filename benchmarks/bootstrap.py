@@ -1,8 +1,10 @@
 """Time the paired bootstrap that gates a challenger against the champion.
 
-Prints a markdown table: `paired_bootstrap` with 1000 resamples on 10k and 100k holdout rows, for
-binary classification (all six metrics) and regression (three metrics); medians of repeated runs.
-Scores are continuous, so ROC AUC meets nearly as many distinct scores as rows (its worst case).
+Prints two markdown tables: `paired_bootstrap` with 1000 resamples on 10k and 100k holdout rows,
+for binary classification (all six metrics) and regression (three metrics); then one metric at a
+time, the vectorised path (a built-in metric) next to the general path (a scikit-learn scorer by
+name, scored resample by resample) on the same data. Medians of repeated runs. Scores are
+continuous, so ROC AUC meets nearly as many distinct scores as rows (its worst case).
 Run it with a baked project's environment (the default bake's package is `my_ml_project`):
 
     uv run --project <baked project> python benchmarks/bootstrap.py [--repeats N] [--resamples N]
@@ -26,6 +28,12 @@ PACKAGE = "my_ml_project"  # the default bake's package
 
 CLASSIFICATION = ["roc_auc", "log_loss", "f1", "precision", "recall", "accuracy"]
 REGRESSION = ["rmse", "mae", "r2"]
+# One metric at a time: (task, vectorised built-in, general-path scorer of the same kind).
+SINGLE = [
+    ("binary", "f1", "balanced_accuracy"),  # from predicted classes
+    ("binary", "roc_auc", "average_precision"),  # from scores
+    ("regression", "mae", "median_absolute_error"),
+]
 TARGET_SECONDS = 2.0  # per call, 100k rows
 # Imported by name at run time: the package exists only in a baked project (and a plain import would
 # be sorted differently by the template's and the baked project's ruff settings).
@@ -58,8 +66,9 @@ def regression(rows: int, rng: np.random.Generator) -> tuple:
     return y, champion, challenger, REGRESSION, [], None
 
 
-def seconds(case: tuple, resamples: int, repeats: int) -> float:
-    y, champion, challenger, metrics, classes, positive = case
+def seconds(case: tuple, resamples: int, repeats: int, metrics: list[str] | None = None) -> float:
+    y, champion, challenger, all_metrics, classes, positive = case
+    metrics = metrics or all_metrics
     times = []
     for seed in range(repeats):
         start = time.perf_counter()
@@ -88,6 +97,17 @@ def main() -> None:
         print(f"| {task} | {n:,} | {took:.2f} |")
     slowest = max(took for _, n, took in rows if n == 100_000)
     print(f"\n100k rows: slowest {slowest:.2f} s per call (target: <= {TARGET_SECONDS:.0f} s).")
+
+    print("\nOne metric per call: the vectorised path and the general path (a scikit-learn scorer).\n")
+    print("| task | holdout rows | vectorised | seconds | general | seconds | ratio |")
+    print("|---|---:|---|---:|---|---:|---:|")
+    makers = {"binary": binary, "regression": regression}
+    for task, fast, general in SINGLE:
+        for n in (10_000, 100_000):
+            case = makers[task](n, rng)
+            took = [seconds(case, args.resamples, args.repeats, [m]) for m in (fast, general)]
+            print(f"| {task} | {n:,} | {fast} | {took[0]:.2f} | {general} | {took[1]:.2f} | "
+                  f"{took[1] / took[0]:.0f}x |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,19 +9,16 @@ request and refusing a bad one.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
 
 from act_runner import act
-from conftest import BIN, bake, git_init, project_env, run
+from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
+from service_client import post, serving
 
 pytestmark = pytest.mark.slow
 UV = str(BIN / "uv")
@@ -167,38 +164,9 @@ def test_build_and_serve(own, tmp_path):
         "print(pd.read_csv('data/own.csv').drop(columns='target').head(1).to_json(orient='records'))"
     )
     record = json.loads(run([UV, "run", "--locked", "python", "-c", first], project).stdout)[0]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = tmp_path / "serve.log"
-    command = [UV, "run", "--locked", "my-ml-project", "serve", "--port", str(port)]
-    with log.open("w") as out:
-        server = subprocess.Popen(command, cwd=project, env=project_env(**env), stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 120
-        while post(port, "/readyz") is None:
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.5)
+    with serving(project, tmp_path / "serve.log", **env) as port:
         good = post(port, "/predict", {"records": [record]})
         bad = post(port, "/predict", {"records": [{**record, "colour": "red"}]})
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert good[0] == 200, good
     assert len(json.loads(good[1])) == 1
     assert bad[0] == 400 and "colour" in bad[1], bad
-
-
-def post(port: int, path: str, body: dict | None = None) -> tuple[int, str] | None:
-    """(status, body) of a GET (no body) or a JSON POST; None while nothing answers."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
-    if body is not None:
-        request.data = json.dumps(body).encode()
-        request.add_header("content-type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-    except OSError:
-        return None

@@ -76,11 +76,17 @@ def test_sample_model_beats_chance(installed):
     project, task = installed
     if not (project / "artifacts/model/metrics.json").is_file():
         cli(project, "train")
-    holdout = json.loads((project / "artifacts/model/metrics.json").read_text())["holdout"]["metrics"]
+    metrics = json.loads((project / "artifacts/model/metrics.json").read_text())
+    holdout, no_skill = metrics["holdout"]["metrics"], metrics["no_skill"]["holdout"]
     if task == "classification":
         assert holdout["roc_auc"] > 0.7
+        # The tuned threshold predicts the rare class: better than always answering "no", where 0.5 was not.
+        assert 0 < metrics["threshold"] < 0.5 and metrics["threshold_maximises"] == "f1"
+        for metric in ("f1", "recall"):
+            assert holdout[metric] > no_skill[metric] + 0.2, (metric, holdout[metric], no_skill[metric])
     else:
         assert holdout["r2"] > 0.7
+        assert holdout["rmse"] < no_skill["rmse"] / 2
 
 
 def test_schema_violation_fails_validate_naming_the_column(installed, tmp_path):

@@ -187,3 +187,56 @@ def test_absolute_bootstrap_brackets_the_holdout_value():
     for metric, (value, low, high) in result.items():
         assert value == pytest.approx(evaluation.score(metric, y, preds, classes, positive), abs=1e-9)
         assert low < value < high, metric
+
+
+# Metrics outside the vectorised nine, by scikit-learn scorer name, with an independent oracle each.
+def _oracles():
+    from sklearn import metrics as skm
+
+    return {
+        "binary": {
+            "average_precision": lambda y, p: skm.average_precision_score(y == "yes", p["proba_yes"]),
+            "balanced_accuracy": lambda y, p: skm.balanced_accuracy_score(y, p["prediction"]),
+            "brier_score": lambda y, p: skm.brier_score_loss(y == "yes", p["proba_yes"]),
+        },
+        "multiclass": {
+            "f1_macro": lambda y, p: skm.f1_score(y, p["prediction"], average="macro"),
+            "balanced_accuracy": lambda y, p: skm.balanced_accuracy_score(y, p["prediction"]),
+        },
+        "regression": {
+            "mean_absolute_percentage_error": lambda y, p: skm.mean_absolute_percentage_error(
+                y, p["prediction"]
+            ),
+            "median_absolute_error": lambda y, p: skm.median_absolute_error(y, p["prediction"]),
+        },
+    }
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_scikit_learn_metrics_by_name_take_the_general_path(case):
+    make, _ = CASES[case]
+    y, preds, classes, positive = make(n=200)
+    oracles = _oracles()[case]
+    rng = np.random.default_rng(4)
+    weights = np.vstack([np.ones(len(y)), np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))])
+    values = bootstrap.metric_values(y, preds, list(oracles), classes, positive, weights=weights)
+    for b, row in enumerate(weights):
+        repeated = np.repeat(np.arange(len(y)), row.astype(int))
+        for metric, oracle in oracles.items():
+            expected = oracle(y.iloc[repeated].to_numpy(), preds.iloc[repeated].reset_index(drop=True))
+            assert values[metric][b] == pytest.approx(expected, abs=1e-12), (metric, b)
+    for metric in oracles:  # errors are reported positive, smaller is better
+        assert evaluation.find(metric, "classification" if classes else "regression").direction == (
+            -1 if metric in {"brier_score", "mean_absolute_percentage_error", "median_absolute_error"} else 1
+        )
+
+
+def test_general_metrics_are_paired_like_the_fast_ones():
+    y, champion, classes, positive = binary_case(skill=0.3)
+    _, challenger, _, _ = binary_case(skill=3.0)
+    metrics = ["roc_auc", "average_precision", "balanced_accuracy"]
+    diffs = paired(y, champion, challenger, classes, positive, metrics=metrics)
+    for metric in metrics:
+        assert 0 < diffs[metric].low <= diffs[metric].delta <= diffs[metric].high, diffs[metric]
+    same = paired(y, champion, champion.copy(), classes, positive, metrics=metrics)
+    assert all((d.delta, d.low, d.high) == (0.0, 0.0, 0.0) for d in same.values())

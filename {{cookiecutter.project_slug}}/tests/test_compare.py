@@ -301,3 +301,40 @@ def test_score_at_a_base_without_the_project_is_no_champion(project, holdout, tm
     assert status["status"] == "missing"
     assert status["detail"] == f"{first} has no project yet: nothing to compare with"
     assert len(git("worktree", "list").splitlines()) == 1  # the temporary worktree is gone
+
+
+def test_comment_shows_no_skill_and_the_decision_threshold(params, holdout, trained, predictions, tmp_path):
+    champion = side(tmp_path / "champion", trained, predictions)
+    challenger = side(tmp_path / "challenger", trained, predictions)
+    record, comment = run_compare(params, holdout, champion, challenger)
+    metrics = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
+    info = json.loads((trained / "model.json").read_text(encoding="utf-8"))
+    assert "| metric | champion (base) | challenger (this PR) | Δ | 95% CI of Δ | | no skill |" in comment
+    assert sorted(record["no_skill"]) == sorted(params.metrics)
+    primary = params.train.primary_metric
+    row = next(line for line in comment.splitlines() if line.startswith(f"| **{evaluation.label(primary)}**"))
+    assert row.endswith(f" | {reports.number(record['no_skill'][primary])} |")
+    no_skill_cv = metrics["no_skill"]["cv"]
+    assert f"| _no skill (baseline)_ | {no_skill_cv['mean']:.4f} ± {no_skill_cv['std']:.4f} | |" in comment
+    if len(info["classes"]) == 2:
+        threshold = f"{info['threshold']:.2f}" if info["threshold"] is not None else "0.5"
+        decision = (
+            f"Decision threshold: the challenger predicts `{info['positive_class']}` from a probability"
+        )
+        assert f"{decision} of {threshold}" in comment
+        assert "the champion from" in comment
+        assert "most frequent class" in comment
+    else:
+        assert "Decision threshold" not in comment
+
+
+def test_the_no_skill_row_is_what_always_answering_the_majority_scores(params, holdout, trained, predictions):
+    """Accuracy of no skill = the share of the training split's most frequent answer on the compared rows."""
+    metrics = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
+    info = json.loads((trained / "model.json").read_text(encoding="utf-8"))
+    y = pd.read_csv(holdout)[params.data.target]
+    scored = comparison.no_skill(metrics, y, list(params.metrics), info)
+    if info["classes"]:
+        assert scored["accuracy"] == pytest.approx((y == metrics["no_skill"]["answer"]["prediction"]).mean())
+    else:
+        assert scored["mae"] == pytest.approx((y - metrics["no_skill"]["answer"]["prediction"]).abs().mean())

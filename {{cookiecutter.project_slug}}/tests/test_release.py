@@ -4,6 +4,7 @@ card says what a user of the service needs (data, schema, metrics with intervals
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -106,8 +107,16 @@ def test_model_card_cli_writes_the_card(project, trained, reviewed, tmp_path, pa
     for metric in params.metrics:
         assert f"| {metric}" in card
     assert "docker run --rm -p 3000:3000 ghcr.io/acme/churn:abc123" in card
-    chosen = json.loads((trained / "metrics.json").read_text())["chosen"]
-    assert f"Candidate `{chosen}`" in card
+    recorded = json.loads((trained / "metrics.json").read_text())
+    assert f"Candidate `{recorded['chosen']}`" in card
+    # The no-skill floor next to every metric, and the decision threshold of a binary classifier.
+    for metric, floor in recorded["no_skill"]["holdout"].items():
+        assert re.search(rf"^\| {metric}( \(primary\))? \| .* \| {floor:.4f} \|$", card, re.MULTILINE), metric
+    assert f"| _no skill (baseline)_ | {recorded['no_skill']['cv']['mean']:.4f} ± " in card
+    if recorded["threshold"] is not None:
+        assert f"when its probability is at least {recorded['threshold']:.2f}" in card
+    else:
+        assert "**Decision:**" not in card
 
     example = json.loads(card.split("```json\n")[1].split("```")[0])
     numeric, categorical = pkg("data").feature_columns()

@@ -255,8 +255,10 @@ def test_an_estimator_with_untrusted_types_names_them_and_where_to_allow_them(ow
     params = pkg("settings").load_params(own_project)
     kind = "Classifier" if params.task == "classification" else "Regressor"
     candidate = {"estimator": f"sklearn.neighbors.KNeighbors{kind}", "params": {"algorithm": "kd_tree"}}
-    edit_params(own_project, lambda raw: raw["train"].update(candidates={"knn": candidate}))
+    # Next to the others: it fails even when it would not win (it could win on other data).
+    edit_params(own_project, lambda raw: raw["train"]["candidates"].update(knn=candidate))
     output = train_fails(own_project, tmp_path / "model")
+    assert output.startswith("error: train.candidates.knn holds types that are not trusted yet: [")
     assert "sklearn.neighbors._kd_tree.KDTree" in output
     assert "add them to train.trusted_types in params.yaml" in output
     trusted = ["sklearn.neighbors._kd_tree.KDTree", "sklearn.metrics._dist_metrics.EuclideanDistance64"]

@@ -15,6 +15,7 @@ same resamples, so they stay paired (see BENCHMARKS.md for what that costs).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -172,14 +173,11 @@ class _Scorer:
 
     def one_by_one(self, metric: str, counts: np.ndarray) -> np.ndarray:
         """The general path: score each resample's rows (row i repeated counts[i] times) with sklearn."""
-        y, preds, classes, positive = self.replay
         rows = np.arange(self.rows)
-        values = []
-        for column in counts.T:
-            drawn = np.repeat(rows, column.astype(int))
-            value = evaluation.score(metric, y[drawn], preds.iloc[drawn], classes, positive)
-            values.append(np.nan if value is None else value)
-        return np.asarray(values)
+        draws = [np.repeat(rows, column.astype(int)) for column in counts.T]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # undefined metrics are NaN, not warnings
+            return evaluation.find(metric, _task(self.replay[2])).on_rows(*self.replay, draws)
 
     def full(self) -> dict[str, float | None]:
         """Each metric on the whole holdout, None when undefined."""

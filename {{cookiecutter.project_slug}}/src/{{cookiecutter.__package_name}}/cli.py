@@ -167,7 +167,8 @@ def train(params_path: Path, out: Path) -> None:
         maximised = metrics["threshold_maximises"]
         how = f" (maximises {maximised} across the folds)" if maximised else ""
         click.echo(f"Decision threshold: {metrics['threshold']:.2f}{how}")
-    click.echo(f"Holdout ({metrics['holdout']['rows']} rows):   model   no skill")
+    click.echo(f"Holdout ({metrics['holdout']['rows']} rows):")
+    click.echo(f"   {'':<20} {'model':>8}   {'no skill':>8}")
 
     def shown(value: float | None) -> str:
         return f"{'undefined':>8}" if value is None else f"{value:8.4f}"

@@ -37,6 +37,9 @@ class Metric:
     compute: Callable  # (y, preds, classes, positive) -> float
     fast: bool = False  # bootstrap.py has a vectorised path for it
     uses_labels: bool = False  # computed from the predicted class, so it moves with the threshold
+    # (y, preds, classes, positive, draws) -> one value per array of row numbers in `draws`, NaN when
+    # undefined: the general bootstrap path, preparing the predictions once for all resamples.
+    on_rows: Callable | None = None
 
 
 def proba_columns(classes: Sequence) -> list[str]:
@@ -135,21 +138,31 @@ def _from_sklearn(name: str) -> Metric | None:
         return None  # clustering and other scorers do not score predictions against a target
     uses_labels = getattr(scorer, "_response_method", "predict") == "predict"
 
+    def on_rows(y, preds, classes, positive, draws) -> np.ndarray:
+        estimator, y = _replay(y, preds, classes, positive)
+        values = []
+        for rows in draws:
+            try:
+                values.append(sign * scorer(estimator, rows[:, None], y[rows]))
+            except ValueError:  # undefined on these rows (e.g. a single class)
+                values.append(np.nan)
+        return np.asarray(values, dtype=float)
+
     def compute(y, preds, classes, positive):
-        return sign * scorer(*_replay(y, preds, classes, positive))
+        return on_rows(y, preds, classes, positive, [np.arange(len(y))])[0]
 
     label = name.replace("_", " ")
-    return Metric(name, task, sign, label, compute, uses_labels=uses_labels)
+    return Metric(name, task, sign, label, compute, uses_labels=uses_labels, on_rows=on_rows)
 
 
 def _replay(y, preds: pd.DataFrame, classes: list, positive) -> tuple:
-    """(estimator, X, y) for a sklearn scorer: X holds row numbers; the estimator returns their predictions.
+    """(estimator, y) for a sklearn scorer called with X = row numbers (a column): the estimator
+    answers with those rows' stored predictions, so one replay serves every resample.
 
     Binary targets become booleans (True: the positive class), as sklearn's scorers expect `pos_label=1`.
     """
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
-    rows = np.arange(len(y))[:, None]
     prediction = np.asarray(preds["prediction"])
     proba = preds[proba_columns(classes)].to_numpy(dtype=float) if classes else None
     if len(classes) == 2:
@@ -168,7 +181,7 @@ def _replay(y, preds: pd.DataFrame, classes: list, positive) -> tuple:
             def predict_proba(self, X):
                 return proba[X[:, 0]]
 
-    return Replay(), rows, np.asarray(y)
+    return Replay(), np.asarray(y)
 
 
 def at_threshold(preds: pd.DataFrame, threshold: float | None, classes: Sequence, positive) -> pd.DataFrame:

@@ -54,6 +54,11 @@ TRUSTED_TYPES = [
 MODEL_FILE, META_FILE, METRICS_FILE = "model.skops", "model.json", "metrics.json"
 
 
+def is_alias(params, name: str) -> bool:
+    """Whether candidate `name` uses a built-in alias (whose types are reviewed here)."""
+    return (params.task, params.train.candidates[name].estimator) in ALIASES
+
+
 def estimator_class(name: str, candidate: Candidate, task: str) -> type[BaseEstimator]:
     """The candidate's estimator class, from its alias or import path, checked to fit the task."""
     where = f"train.candidates.{name}.estimator"
@@ -161,19 +166,26 @@ def save(
     model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir: Path, trusted: list[str]
 ) -> None:
     """The model folder; `trained_rows` is True for each row of the data file the model trained on."""
-    blob = sio.dumps(model)
-    untrusted = untrusted_types(blob, trusted)
-    if untrusted:
-        raise ModelError(
-            f"the model holds types that are not trusted yet: {untrusted}. Loading a model runs code of "
-            "these types: once you have reviewed them (they should come from packages you depend on), "
-            "add them to train.trusted_types in params.yaml"
-        )
+    blob = check_trusted(model, trusted)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).write_bytes(blob)
     write_json(out_dir / META_FILE, asdict(info))
     write_json(out_dir / METRICS_FILE, metrics)
     overlap.write_trained_rows(out_dir, trained_rows)
+
+
+def check_trusted(model, trusted: list[str], what: str = "the model") -> bytes:
+    """The model in skops format; ModelError naming the types it holds that are not trusted yet."""
+    blob = sio.dumps(model)
+    untrusted = untrusted_types(blob, trusted)
+    if untrusted:
+        raise ModelError(
+            f"{what} holds types that are not trusted yet: {untrusted}. Loading a model runs code of "
+            "these types: once you have reviewed them (they should come from packages you depend on), "
+            "add them to train.trusted_types in params.yaml:\n"
+            f"  trusted_types: [{', '.join(sorted({*trusted, *untrusted}))}]"
+        )
+    return blob
 
 
 def untrusted_types(blob: bytes, trusted: list[str]) -> list[str]:

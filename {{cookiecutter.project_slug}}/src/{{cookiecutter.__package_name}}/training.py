@@ -45,16 +45,18 @@ def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: lis
     """Leaderboard of candidates on the train split: the primary metric's mean and std across folds."""
     numeric, categorical = data.feature_columns()
     setting = params.train.threshold if len(classes) == 2 else None
+    order = list(params.train.candidates)
     board = []
-    for name, candidate in params.train.candidates.items():
-        pipeline = models.build_pipeline(
-            name, candidate, params.task, numeric, categorical, params.train.seed
-        )
+    # Candidates by import path first: their first fold checks their types can be trusted (fail fast).
+    for name in sorted(order, key=lambda name: models.is_alias(params, name)):
+        candidate = params.train.candidates[name]
+        seed = params.train.seed
+        pipeline = models.build_pipeline(name, candidate, params.task, numeric, categorical, seed)
         row = cross_validate(params, name, pipeline, (X, y), classes, positive, setting)
         board.append({"candidate": name, "estimator": candidate.estimator, **row})
     direction = evaluation.direction(params.train.primary_metric)
-    # Best first; ties keep the order of params.yaml (a stable sort).
-    return sorted(board, key=lambda row: -direction * row["mean"])
+    # Best first; ties keep the order of params.yaml.
+    return sorted(board, key=lambda row: (-direction * row["mean"], order.index(row["candidate"])))
 
 
 def cross_validate(
@@ -78,6 +80,9 @@ def cross_validate(
                     model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
                 except InvalidParameterError as err:  # a known parameter with a value it refuses
                     raise ParamsError(f"train.candidates.{name}.params: {err}") from None
+                if fold == 1 and name in params.train.candidates and not models.is_alias(params, name):
+                    # Before the long part: a candidate that could win must be one we can save and load.
+                    models.check_trusted(model, params.train.trusted_types, f"train.candidates.{name}")
                 preds = models.predict_frame(model, X.iloc[check_rows])
                 out_of_fold.append((y.iloc[check_rows], preds))
                 if known_per_fold:

@@ -1,0 +1,134 @@
+"""Tier 3: your own model. A team follows the project README's three steps to add LightGBM
+(classification) or XGBoost (regression): `uv add`, a candidate in params.yaml, and the types that
+`train` names under `train.trusted_types`. Then the whole loop runs for real: the pull request's
+review (the commands train.yml runs, the champion in its own worktree and environment), a second
+review whose champion is the boosted model itself, the release check (`model-card --reviewed`),
+`build`, and the service answering over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BIN, bake, git_init, run
+from service_client import post, serving
+
+pytestmark = pytest.mark.slow
+UV = str(BIN / "uv")
+LIGHTGBM = {"n_estimators": 60, "verbose": -1}
+XGBOOST = {"n_estimators": 60, "max_depth": 4}
+MODELS = {  # task, package, estimator, its params
+    "lightgbm": ("classification", "lightgbm", "lightgbm.LGBMClassifier", LIGHTGBM),
+    "xgboost": ("regression", "xgboost-cpu", "xgboost.XGBRegressor", XGBOOST),
+}
+TRUSTED = re.compile(r"^  trusted_types: \[(.*)\]$", re.MULTILINE)  # the line `train` asks to paste
+
+
+def cli(project: Path, *args: str, check: bool = True):
+    return run([UV, "run", "--locked", "my-ml-project", *args], project, check=check)
+
+
+def commit(project: Path, message: str) -> str:
+    run(["git", "add", "-A"], project)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message], project)
+    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+
+
+def edit_params(project: Path, edit) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    edit(params)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def review(project: Path, base: str, out: str) -> tuple[dict, str]:
+    """The review as train.yml runs it: holdout, challenger here, champion at the base, compare."""
+    holdout = f"{out}/holdout.csv"
+    cli(project, "holdout", "--out", holdout)
+    cli(project, "score", "--holdout", holdout, "--out", f"{out}/challenger")
+    cli(project, "score", "--holdout", holdout, "--out", f"{out}/champion", "--ref", base)
+    cli(project, "compare", "--holdout", holdout, "--champion", f"{out}/champion",
+        "--challenger", f"{out}/challenger", "--base", base, "--out", out)  # fmt: skip
+    record = json.loads((project / out / "comparison.json").read_text())
+    return record, (project / out / "comment.md").read_text()
+
+
+@pytest.fixture(scope="module", params=list(MODELS))
+def boosted(request, tmp_path_factory) -> dict:
+    """A baked project on main, and a branch that adds the boosted model by the README's steps."""
+    task, package, estimator, settings = MODELS[request.param]
+    project = bake(tmp_path_factory.mktemp(request.param), task=task)
+    git_init(project)
+    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    run(["git", "checkout", "-q", "-b", "boosted"], project)
+    # 1. the package
+    run([UV, "add", package], project)
+    # 2. the candidate (alone here, so that it is the model the rest of the loop carries)
+    candidate = {"estimator": estimator, "params": settings}
+    edit_params(project, lambda p: p["train"].update(candidates={"boosted": candidate}))
+    # 3. the types `train` names, pasted as it says
+    refused = cli(project, "train", check=False)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 1 and "train.candidates.boosted holds types that are not trusted yet" in said
+    (trusted,) = TRUSTED.findall(said)
+    edit_params(project, lambda p: p["train"].update(trusted_types=trusted.split(", ")))
+    head = commit(project, f"Add {estimator}")
+    return {"project": project, "task": task, "estimator": estimator, "main": main, "head": head,
+            "trusted": trusted.split(", ")}  # fmt: skip
+
+
+def test_train_names_the_types_to_trust_and_nothing_else(boosted):
+    module = boosted["estimator"].split(".")[0]
+    assert any(name.startswith(f"{module}.") for name in boosted["trusted"])
+    assert not any(name.startswith("sklearn.") for name in boosted["trusted"])
+
+
+def test_review_of_the_pr_that_adds_it(boosted):
+    project = boosted["project"]
+    record, comment = review(project, boosted["main"], "reports/pr1")
+    assert record["challenger"]["chosen"] == "boosted"
+    assert record["champion"]["status"]["status"] == "ok"  # main's model, built with main's lock
+    assert "Model review: " in comment.splitlines()[1] and "no skill" in comment
+    assert f"`train.candidates.boosted.estimator`: `(absent)` → `{boosted['estimator']}`" in comment
+    assert "Locked packages that changed" in comment
+
+
+def test_review_whose_champion_is_the_boosted_model(boosted):
+    """After the merge, the champion is trained at main in its own environment, trusting main's types."""
+    project = boosted["project"]
+    run(["git", "checkout", "-q", "main"], project)
+    run(["git", "merge", "-q", "--ff-only", "boosted"], project)
+    run(["git", "checkout", "-q", "-b", "more-trees"], project)
+    edit_params(project, lambda p: p["train"]["candidates"]["boosted"]["params"].update(n_estimators=80))
+    commit(project, "more trees")
+    record, comment = review(project, boosted["head"], "reports/pr2")
+    assert record["champion"]["status"]["status"] == "ok", record["champion"]
+    assert record["champion"]["chosen"] == record["challenger"]["chosen"] == "boosted"
+    assert record["verdict"] in {"better", "no significant change", "worse"}
+    assert "`train.candidates.boosted.params.n_estimators`: `60` → `80`" in comment
+    run(["git", "checkout", "-q", "main"], project)
+
+
+def test_release_check_build_and_serve(boosted, tmp_path):
+    """On main after the merge: retrain, match the review, card, bento, and a prediction over HTTP."""
+    project = boosted["project"]
+    cli(project, "train")
+    checked = cli(project, "model-card", "--reviewed", "reports/pr1", "--pr", "1",
+                  "--review-conclusion", "success", "--out", "dist/MODEL_CARD.md")  # fmt: skip
+    assert "Holdout metrics equal to the reviewed ones" in checked.stdout
+    assert "Candidate `boosted`" in (project / "dist/MODEL_CARD.md").read_text()
+    env = {"BENTOML_HOME": str(tmp_path / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
+    built = run([UV, "run", "--locked", "my-ml-project", "build"], project, **env)
+    assert "Built my-ml-project" in built.stdout
+    example = (project / "dist/MODEL_CARD.md").read_text().split("```json\n")[1].split("```")[0]
+    with serving(project, tmp_path / "serve.log", **env) as port:
+        answered = post(port, "/predict", json.loads(example))
+    assert answered[0] == 200, answered
+    (prediction,) = json.loads(answered[1])
+    assert prediction["model"].startswith("my-ml-project-model:")
+    if boosted["task"] == "classification":
+        assert prediction["prediction"] in {"yes", "no"}
