@@ -1,15 +1,25 @@
-"""Odd answers either bake a working project or are refused with one clear line, generating nothing."""
+"""Odd answers either bake a working project or are refused with one clear line, generating nothing.
+
+Refusals are tested on the pre-generation hook itself, rendered as cookiecutter renders it for the
+answers and imported; one bake shows the hook is wired in (it stops cookiecutter, nothing is written).
+"""
 
 from __future__ import annotations
 
 import ast
 import tomllib
+import types
 from pathlib import Path
 
 import pytest
 from cookiecutter.exceptions import FailedHookException
+from cookiecutter.generate import generate_context
+from cookiecutter.prompt import prompt_for_config
+from cookiecutter.utils import create_env_with_context
 
-from conftest import BIN, bake, run
+from conftest import BIN, TEMPLATE, bake, run
+
+HOOK = TEMPLATE / "hooks" / "pre_gen_project.py"
 
 WORKING = {
     "quotes and backslashes": {
@@ -67,21 +77,38 @@ def test_odd_answers_bake_a_valid_project(tmp_path, answers):
     run([str(BIN / "uv"), "lock", "--check", "--offline"], project)
 
 
+def hook(**answers) -> types.ModuleType:
+    """The pre-generation hook as cookiecutter runs it for these answers: rendered, then imported."""
+    context = generate_context(TEMPLATE / "cookiecutter.json", extra_context=answers)
+    context["cookiecutter"] = prompt_for_config(context, no_input=True)
+    source = create_env_with_context(context).from_string(HOOK.read_text()).render(**context)
+    module = types.ModuleType("pre_gen_project")
+    exec(compile(source, str(HOOK), "exec"), module.__dict__)  # our own hook, rendered for these answers
+    return module
+
+
 @pytest.mark.parametrize(("answers", "message"), REFUSED.values(), ids=REFUSED.keys())
-def test_bad_answers_are_refused_with_one_line(tmp_path, capfd, answers, message):
-    with pytest.raises(FailedHookException):
-        bake(tmp_path, **answers)
-    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1
-    assert message in lines[0]
-    assert list(tmp_path.iterdir()) == []  # nothing generated
+def test_bad_answers_are_refused_with_one_line(answers, message):
+    rendered = hook(**answers)
+    (problem,) = rendered.problems(rendered.ANSWERS)
+    assert message in problem
 
 
-def test_each_refused_field_gets_its_own_line(tmp_path, capfd):
+@pytest.mark.parametrize("answers", WORKING.values(), ids=WORKING.keys())
+def test_odd_answers_pass_the_hook(answers):
+    rendered = hook(**answers)
+    assert rendered.problems(rendered.ANSWERS) == []
+    for field in ("project_name", "description", "author"):  # read back as given, quotes and all
+        if field in answers:
+            assert rendered.ANSWERS[field] == answers[field]
+
+
+def test_each_refused_field_gets_its_own_line_and_nothing_is_baked(tmp_path, capfd):
     with pytest.raises(FailedHookException):
         bake(tmp_path, author="", description="")
     lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("error:")]
     assert [line.split(":")[1].strip() for line in lines] == ["description", "author"]
+    assert list(tmp_path.iterdir()) == []  # nothing generated
 
 
 def test_slug_can_be_chosen_independently(tmp_path):

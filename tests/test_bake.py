@@ -1,7 +1,8 @@
-"""Tier 1: every valid option combination bakes a clean, lint-free project."""
+"""Tier 1: the option combinations (every pair of values) bake clean, lint-free projects."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, COMBINATIONS, TEMPLATE, bake, combo_id, run
+from conftest import BIN, CHOICES, COMBINATIONS, TEMPLATE, bake, combo_id, run
 
 COMMON = {
     ".github/dependabot.yml",
@@ -90,6 +91,13 @@ def files(project: Path) -> set[str]:
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=combo_id)
 def baked(request, tmp_path_factory) -> tuple[Path, dict]:
     return bake(tmp_path_factory.mktemp("bake"), **request.param), request.param
+
+
+def test_the_bakes_cover_every_pair_of_option_values():
+    """Not the full product: each value of each question meets each value of every other once."""
+    for first, second in itertools.combinations(CHOICES, 2):
+        met = {(answers[first], answers[second]) for answers in COMBINATIONS}
+        assert met == set(itertools.product(CHOICES[first], CHOICES[second])), (first, second)
 
 
 def test_exact_file_set(baked):
