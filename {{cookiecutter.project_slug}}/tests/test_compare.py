@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from support import explain, invoke, pkg
 
-bootstrap, comparison, reports, review = pkg("bootstrap"), pkg("comparison"), pkg("reports"), pkg("review")
-evaluation, models = pkg("evaluation"), pkg("models")
+bootstrap, changes, comparison, review = pkg("bootstrap"), pkg("changes"), pkg("comparison"), pkg("review")
+evaluation, models, pr_comment = pkg("evaluation"), pkg("models"), pkg("pr_comment")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def degraded(preds: pd.DataFrame) -> pd.DataFrame:
 
 def run_compare(params, holdout, champion, challenger) -> tuple[dict, str]:
     record = comparison.compare(params, holdout, champion, challenger, base=None)
-    return record, reports.review_comment(record)
+    return record, pr_comment.review_comment(record)
 
 
 def test_identical_models_are_no_significant_change(params, holdout, trained, predictions, tmp_path):
@@ -100,7 +100,7 @@ def test_clearly_worse_challenger_fails_with_the_rule_named(params, holdout, tra
     )
     assert record["verdict"] == "worse"
     assert "## ❌ Model review: worse" in comment
-    tolerance = reports.tolerance_text(record["gate"], evaluation.label(params.train.primary_metric))
+    tolerance = pr_comment.tolerance_text(record["gate"], evaluation.label(params.train.primary_metric))
     assert f"worse than the tolerance of {tolerance}, so this check fails" in comment
 
 
@@ -206,8 +206,8 @@ def test_comment_stays_under_githubs_limit(params, holdout, trained, predictions
         {"name": f"package-{i}" * 5, "base": "1.0", "head": "2.0"} for i in range(3000)
     ]
     record["changes"]["params"] = [{"key": f"k{i}", "base": "x" * 50, "head": "y" * 50} for i in range(500)]
-    comment = reports.review_comment(record)
-    assert len(comment) <= reports.COMMENT_LIMIT
+    comment = pr_comment.review_comment(record)
+    assert len(comment) <= pr_comment.COMMENT_LIMIT
     assert "Some sections were omitted to stay under GitHub's 65,536-character comment limit" in comment
     assert comment.splitlines()[1].startswith("## ➖ Model review")  # the verdict always survives
 
@@ -265,18 +265,18 @@ def test_lock_changes_list_the_packages(params, holdout, trained, predictions, t
     lock = 'version = 1\n[[package]]\nname = "{}"\nversion = "{}"\n[[package]]\nname = "{}"\nversion = "{}"\n'
     head = tmp_path / "uv.lock"
     head.write_text(lock.format("numpy", "2.1", "newlib", "1.0"))
-    changed = comparison.package_changes(lock.format("numpy", "2.0", "oldlib", "0.1"), head)
+    changed = changes.package_changes(lock.format("numpy", "2.0", "oldlib", "0.1"), head)
     assert changed == [
         {"name": "newlib", "base": None, "head": "1.0"},
         {"name": "numpy", "base": "2.0", "head": "2.1"},
         {"name": "oldlib", "base": "0.1", "head": None},
     ]
-    assert comparison.package_changes(head.read_text(), head) is None  # same lock: nothing to show
+    assert changes.package_changes(head.read_text(), head) is None  # same lock: nothing to show
 
     same = side(tmp_path / "a", trained, predictions)
     record, _ = run_compare(params, holdout, same, side(tmp_path / "b", trained, predictions))
     record["changes"]["packages"] = changed
-    comment = reports.review_comment(record)
+    comment = pr_comment.review_comment(record)
     assert "Dependencies: 3 locked packages changed" in comment
     assert "<summary>Locked packages that changed (3)</summary>" in comment
     assert "| numpy | 2.0 | 2.1 |" in comment and "| oldlib | 0.1 | (absent) |" in comment
@@ -313,7 +313,7 @@ def test_comment_shows_no_skill_and_the_decision_threshold(params, holdout, trai
     assert sorted(record["no_skill"]) == sorted(params.metrics)
     primary = params.train.primary_metric
     row = next(line for line in comment.splitlines() if line.startswith(f"| **{evaluation.label(primary)}**"))
-    assert row.endswith(f" | {reports.number(record['no_skill'][primary])} |")
+    assert row.endswith(f" | {pr_comment.number(record['no_skill'][primary])} |")
     no_skill_cv = metrics["no_skill"]["cv"]
     assert f"| _no skill (baseline)_ | {no_skill_cv['mean']:.4f} ± {no_skill_cv['std']:.4f} | |" in comment
     if len(info["classes"]) == 2:

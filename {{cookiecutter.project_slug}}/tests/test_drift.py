@@ -180,7 +180,7 @@ def write_unrelated_columns(folder: Path) -> None:
         (
             write_unrelated_columns,
             "current/*.csv",
-            "none of the schema's feature columns are in the current data (its columns: ['colour']",
+            "none of the schema's columns are in the data (its columns: ['colour']",
         ),
     ],
     ids=["corrupt file", "not CSV or Parquet", "no feature column"],
@@ -392,7 +392,7 @@ def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeyp
     predictions = models.predict_frame(model, features)
     url = f"sqlite:///{tmp_path / 'log.db'}"
     target = params.data.target
-    log = sources.PredictionLog(url, "predictions", target)
+    log = pkg("prediction_log").PredictionLog(url, "predictions", target)
     ids = log.write(features, predictions, "model:abc")
 
     monkeypatch.setenv("TEST_DRIFT_DB", url)

@@ -12,8 +12,8 @@ import pytest
 from support import pkg, write_small_params
 
 comparison, data, models, overlap = pkg("comparison"), pkg("data"), pkg("models"), pkg("overlap")
-reports, review, settings, training = pkg("reports"), pkg("review"), pkg("settings"), pkg("training")
-evaluation = pkg("evaluation")
+review, settings, training = pkg("review"), pkg("settings"), pkg("training")
+evaluation, pr_comment = pkg("evaluation"), pkg("pr_comment")
 
 
 def table(rows: list[tuple]) -> pd.DataFrame:
@@ -117,7 +117,7 @@ def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_change
     review.write_status(champion, "ok", ref=base)
     review.score_here(params, holdout, tmp_path / "challenger")
     record = comparison.compare(params, holdout, champion, tmp_path / "challenger", base)
-    return record, reports.review_comment(record)
+    return record, pr_comment.review_comment(record)
 
 
 def test_a_new_salt_is_judged_only_on_rows_neither_model_trained_on(own_project, tmp_path):

@@ -10,7 +10,7 @@ import shutil
 import pytest
 from support import explain, invoke, pkg
 
-release, records, schema = pkg("release"), pkg("records"), pkg("schema")
+models, release, records, schema = pkg("models"), pkg("release"), pkg("records"), pkg("schema")
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_model_card_cli_writes_the_card(project, trained, reviewed, tmp_path, pa
     assert "Holdout metrics equal to the reviewed ones. Wrote" in result.output
     assert outputs.read_text() == "vouched=true\n"
     card = out.read_text()
-    assert card.startswith(f"# Model card: {release.MODEL_NAME}:{release.model_version(trained)}")
+    assert card.startswith(f"# Model card: {models.MODEL_NAME}:{models.model_version(trained)}")
     assert "equal those pull request #12 reviewed" in card
     assert "Verdict: better; the review check: success." in card
     assert "#99" not in card and "example.com" not in card and "[!WARNING]" not in card

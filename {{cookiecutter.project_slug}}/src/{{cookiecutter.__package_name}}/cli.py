@@ -244,17 +244,17 @@ def compare(
 
     Exits 0 whatever the verdict; the verdict goes to GITHUB_OUTPUT (`verdict`) for the workflow to act on.
     """
-    from . import comparison, data, reports
+    from . import comparison, data, pr_comment, reports
     from .settings import load_params
 
     record = comparison.compare(load_params(params_path), holdout_file, champion_dir, challenger_dir, base)
     out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / "comparison.json", record)
-    comment = reports.review_comment(record)
+    comment = pr_comment.review_comment(record)
     reports.publish(comment, out / "comment.md")
     reports.set_outputs(verdict=comparison.OUTPUT_KEYS[record["verdict"]])
     click.echo(
-        f"{record['verdict']}: {reports.sentence(record)}\nWrote {out / 'comparison.json'} and comment.md"
+        f"{record['verdict']}: {pr_comment.sentence(record)}\nWrote {out / 'comparison.json'} and comment.md"
     )
 
 
@@ -425,8 +425,9 @@ def model_card(
     import json
 
     from . import reports
+    from .model_card import model_card
     from .models import METRICS_FILE
-    from .release import check_review, model_card
+    from .release import check_review
     from .settings import load_params
 
     metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))

@@ -8,18 +8,15 @@ params.yaml; everything the reviewer reads is in comparison.json and rendered by
 from __future__ import annotations
 
 import json
-import subprocess
-import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
 
-from . import bootstrap, charts, data, evaluation, overlap, progress, reports, review
+from . import bootstrap, changes, charts, data, evaluation, git, overlap, progress, reports, review
 from .errors import DataError
-from .settings import Params, read_yaml
+from .settings import Params, parse_yaml
 
 BETTER, SAME, WORSE = "better", "no significant change", "worse"
 NO_CHAMPION, NOT_COMPARABLE = "no champion", "not comparable"
@@ -141,7 +138,7 @@ def compare(
             "left_out": fair.left_out,
             "trained_rows_known": fair.trained_rows_known,
         },
-        "changes": changes(params, base, base_files, head_text, champion, challenger),
+        "changes": changes.between(params, base, base_files, head_text, champion, challenger),
         "charts": drawn,
         "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info["classes"]),
         "links": reports.links(),
@@ -162,12 +159,12 @@ def read_base(params: Params, base: str | None) -> dict:
     if not base:
         return found
     project = params.root.resolve()
-    text = read_at(base, project / params.file.name)
+    text = git.show(base, project / params.file.name)
     if text is None:
         return found
-    found["params"] = YAML(typ="safe", pure=True).load(text)
+    found["params"] = parse_yaml(text, f"{params.file.name} at {base}")
     path = project / found["params"]["data"]["path"]
-    raw = read_at(base, path, binary=True)
+    raw = git.show(base, path, binary=True)
     if raw is not None:
         found["data"] = data.read_text(raw, path.suffix)
     return found
@@ -224,91 +221,3 @@ def residuals(y: pd.Series, predicted: pd.Series) -> dict:
         "mean": float(error.mean()),
         "quantiles": [float(q) for q in pd.Series(error).quantile(RESIDUAL_QUANTILES)],
     }
-
-
-def changes(
-    params: Params,
-    base: str | None,
-    base_files: dict,
-    head: pd.DataFrame | None,
-    champion: dict,
-    challenger: dict,
-) -> dict:
-    """What differs between base and head: data rows, holdout, schema, params, locked packages."""
-    found: dict = {"base": base}
-    head_hashes = challenger["metrics"]["hashes"]
-    if "metrics" in champion:
-        base_holdout = champion["metrics"]["hashes"]["holdout"]
-        found["holdout_changed"] = base_holdout != head_hashes["holdout"]
-        base_features = set(champion["info"]["numeric"] + champion["info"]["categorical"])
-        head_features = set(challenger["info"]["numeric"] + challenger["info"]["categorical"])
-        found["features_added"] = sorted(head_features - base_features)
-        found["features_removed"] = sorted(base_features - head_features)
-    if base_files["params"] is not None:
-        # Both sides as written in the file: the validated model would add defaults the file lacks.
-        head_params = read_yaml(params.file)
-        found["params"] = diff_mappings(flatten(base_files["params"]), flatten(head_params))
-        found["data"] = data_change(base_files["data"], head)
-    if base:
-        project = params.root.resolve()
-        found["packages"] = package_changes(read_at(base, project / "uv.lock"), project / "uv.lock")
-    return found
-
-
-def data_change(old: pd.DataFrame | None, head: pd.DataFrame) -> dict:
-    """Rows added and removed (compared as text, so a re-typed column still counts as the same rows)."""
-    if old is None:
-        return {"head_rows": len(head), "base_rows": None}
-    change = {"base_rows": len(old), "head_rows": len(head)}
-    if list(old.columns) == list(head.columns):
-        old_rows, new_rows = (
-            pd.Series(data.row_hashes(f, list(f.columns), "diff")).value_counts() for f in (old, head)
-        )
-        delta = new_rows.sub(old_rows, fill_value=0)
-        change |= {"added": int(delta[delta > 0].sum()), "removed": int(-delta[delta < 0].sum())}
-    else:
-        change |= {
-            "columns_added": sorted(set(head.columns) - set(old.columns)),
-            "columns_removed": sorted(set(old.columns) - set(head.columns)),
-        }
-    return change
-
-
-def package_changes(base_lock: bytes | str | None, head_lock: Path) -> list[dict] | None:
-    """Locked package versions that differ (None when the lock did not change)."""
-    if base_lock is None or not head_lock.is_file():
-        return None
-    head_text = head_lock.read_text(encoding="utf-8")
-    if base_lock == head_text:
-        return None
-    old, new = (
-        {p["name"]: p.get("version", "") for p in tomllib.loads(text).get("package", [])}
-        for text in (base_lock, head_text)
-    )
-    names = sorted(set(old) | set(new))
-    return [{"name": n, "base": old.get(n), "head": new.get(n)} for n in names if old.get(n) != new.get(n)]
-
-
-def read_at(ref: str, path: Path, binary: bool = False):
-    """A file's content at a git ref (None when it did not exist there)."""
-    top = review.git(path.parent, "rev-parse", "--show-toplevel").stdout.strip()
-    relative = path.resolve().relative_to(top).as_posix()
-    show = ["git", "show", f"{ref}:{relative}"]
-    done = subprocess.run(show, cwd=top, capture_output=True, text=not binary, check=False)
-    return done.stdout if done.returncode == 0 else None
-
-
-def flatten(value, prefix: str = "") -> dict:
-    if isinstance(value, dict):
-        return {k: v for key, sub in value.items() for k, v in flatten(sub, f"{prefix}{key}.").items()}
-    return {prefix.rstrip("."): value}
-
-
-def diff_mappings(old: dict, new: dict) -> list[dict]:
-    keys = sorted(set(old) | set(new))
-    missing = "(absent)"
-    return [
-        {"key": k, "base": old.get(k, missing), "head": new.get(k, missing)}
-        for k in keys
-        if old.get(k, missing) != new.get(k, missing)
-    ]

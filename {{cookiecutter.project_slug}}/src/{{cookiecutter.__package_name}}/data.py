@@ -97,19 +97,32 @@ def validate(frame: pd.DataFrame, model: type[pa.DataFrameModel], source: str) -
 
 
 def valid_rows(
-    frame: pd.DataFrame, model: type[pa.DataFrameModel], source: str
+    frame: pd.DataFrame, model: type[pa.DataFrameModel], source: str, partial: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The rows of `frame` that pass `model` (coerced), and pandera's failure cases (None if none failed).
 
-    A table-level failure (a missing column) fails every row.
+    A table-level failure (a missing column) fails every row, unless `partial`: then the columns of
+    `model` that `frame` has are checked and the others are not required (at least one must be there).
     """
     try:
         return validate(frame, model, source), None
     except ValidationFailed as failed:
         failures = failed.failures
-    if failures["index"].isna().any():
+    checked = model.to_schema()
+    if partial:
+        present = [c for c in checked.columns if c in frame.columns]
+        if not present:
+            raise DataError(
+                f"{source}: none of the schema's columns are in the data "
+                f"(its columns: {list(frame.columns)}; the schema's: {list(checked.columns)})"
+            )
+        checked = checked.select_columns(present)
+    elif failures["index"].isna().any():
         return frame.iloc[0:0], failures
-    return validate(frame.drop(index=failing_rows(failures)), model, source), failures
+    try:
+        return checked.validate(frame.drop(index=failing_rows(failures)), lazy=True), failures
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as err:
+        raise DataError(f"{source}: the data cannot be used even without the failing rows: {err}") from None
 
 
 def failure_summary(failures: pd.DataFrame) -> list[dict[str, str | int]]:

@@ -14,10 +14,8 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 
 from . import charts, data, progress, reports, retraining, schema, sources
-from .errors import DataError, ValidationFailed
 from .settings import Params
 
 
@@ -31,35 +29,12 @@ def usable_sample(current: pd.DataFrame, source: str, size: int, seed: int) -> t
     kept, failures, valid = [], [], 0
     for start in range(0, len(current), data.CHUNK_ROWS):
         rows = slice(start, start + data.CHUNK_ROWS)
-        part, failed = usable_rows(current.iloc[rows], source)
+        part, failed = data.valid_rows(current.iloc[rows], schema.Features, source, partial=True)
         valid += len(part)
         kept.append(part[part.index.isin(current.index[rows][sampled[rows]])])
         if failed is not None:
             failures.append(failed)
     return pd.concat(kept), failures, valid
-
-
-def usable_rows(current: pd.DataFrame, source: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The current rows that match schema.Features (coerced), and the failure cases if any did not."""
-    try:
-        return data.validate(current, schema.Features, source), None
-    except ValidationFailed as failed:
-        failures = failed.failures
-    bad_rows = data.failing_rows(failures)
-    features = list(schema.Features.to_schema().columns)
-    present = [c for c in features if c in current.columns]
-    if not present:
-        raise DataError(
-            f"{source}: none of the schema's feature columns are in the current data "
-            f"(its columns: {list(current.columns)}; the features: {features})"
-        )
-    subset = schema.Features.to_schema().select_columns(present)
-    try:
-        return subset.validate(current.drop(index=bad_rows), lazy=True), failures
-    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as err:
-        raise DataError(
-            f"{source}: the current data cannot be used even without the failing rows: {err}"
-        ) from None
 
 
 def sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:

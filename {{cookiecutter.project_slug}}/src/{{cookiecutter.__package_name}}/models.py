@@ -12,6 +12,7 @@ vouch for itself, and a pull request that trusts a new type is reviewed like any
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import json
@@ -52,6 +53,10 @@ TRUSTED_TYPES = [
     "sklearn.tree._tree.Tree",
 ]
 MODEL_FILE, META_FILE, METRICS_FILE = "model.skops", "model.json", "metrics.json"
+# In BentoML's store (`build`): the service, its model, and the settings stored with the model.
+BENTO_NAME = "{{ cookiecutter.project_slug }}"
+MODEL_NAME = f"{BENTO_NAME}-model"
+SERVING_FILE = "serving.json"  # params.serving and train.trusted_types, for service.py
 
 
 def is_alias(params, name: str) -> bool:
@@ -212,6 +217,14 @@ def load(model_dir: Path, trusted: list[str]) -> tuple[Pipeline, ModelInfo]:
 def read_info(model_dir: Path) -> ModelInfo:
     """What a model folder's model expects and predicts, without loading the model."""
     return ModelInfo(**json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8")))
+
+
+def model_version(model_dir: Path) -> str:
+    """The stored model's version: a hash of its content, so the same model always has the same tag."""
+    digest = hashlib.sha256()
+    for name in (MODEL_FILE, META_FILE):
+        digest.update((Path(model_dir) / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def check_features(info: ModelInfo, numeric: list[str], categorical: list[str]) -> None:

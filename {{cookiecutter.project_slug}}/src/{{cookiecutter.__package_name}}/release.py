@@ -7,31 +7,19 @@ uv.lock: the container runs exactly the versions the tests ran with, and buildin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
-from . import data, models, progress, records
+from . import data, models, progress
 from .errors import ModelError, ProjectError
 from .settings import Params
 
 PACKAGE = __package__
-BENTO_NAME = "{{ cookiecutter.project_slug }}"
-MODEL_NAME = f"{BENTO_NAME}-model"
 SERVICE = f"{PACKAGE}.service:Predictor"
 SOURCES = Path(__file__).resolve().parents[1]  # src/: the package goes into the bento as a package
 PROJECT = SOURCES.parent  # pyproject.toml and uv.lock
-SERVING_FILE = "serving.json"  # params.serving, stored with the model for service.py
-
-
-def model_version(model_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for name in (models.MODEL_FILE, models.META_FILE):
-        digest.update((model_dir / name).read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def store_model(params: Params, model_dir: Path) -> str:
@@ -39,7 +27,7 @@ def store_model(params: Params, model_dir: Path) -> str:
     import bentoml
 
     models.load(model_dir, params.train.trusted_types)  # refuse a broken or untrusted folder
-    tag = f"{MODEL_NAME}:{model_version(model_dir)}"
+    tag = f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
     try:
         return str(bentoml.models.get(tag).tag)
     except bentoml.exceptions.NotFound:
@@ -52,7 +40,7 @@ def store_model(params: Params, model_dir: Path) -> str:
             shutil.copyfile(model_dir / name, stored.path_of(name))
         # The service loads the model with the types trusted here: params.yaml at this commit.
         serving = {**params.serving.model_dump(mode="json"), "trusted_types": params.train.trusted_types}
-        data.write_json(Path(stored.path_of(SERVING_FILE)), serving)
+        data.write_json(Path(stored.path_of(models.SERVING_FILE)), serving)
     return tag
 
 
@@ -90,7 +78,7 @@ def build(params: Params, model_dir: Path) -> tuple[str, str]:
         try:
             bento = bentoml.bentos.build(
                 SERVICE,
-                name=BENTO_NAME,
+                name=models.BENTO_NAME,
                 build_ctx=str(SOURCES),
                 include=[f"{PACKAGE}/**/*.py", f"{PACKAGE}/templates/*"],
                 labels={
@@ -162,57 +150,3 @@ def reviewed_verdict(reviewed: Path) -> str | None:
         return None
     verdict = json.loads(path.read_text(encoding="utf-8")).get("verdict")
     return verdict if verdict in VERDICTS else None
-
-
-def project_description() -> str:
-    return tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["description"]
-
-
-def model_card(params: Params, model_dir: Path, image: str | None, review: dict) -> str:
-    """The release notes: what the model is for, its data, schema, metrics with intervals, how to call it."""
-    from . import bootstrap, reports, schema
-    from .retraining import manifest
-
-    model, info = models.load(model_dir, params.train.trusted_types)
-    metrics = json.loads((model_dir / models.METRICS_FILE).read_text(encoding="utf-8"))
-    holdout = data.split(data.load_training_data(params), params).holdout
-    predictions = models.predict_frame(model, holdout[info.numeric + info.categorical])
-    gate = params.gate
-    intervals = bootstrap.absolute_bootstrap(
-        holdout[info.target], predictions, params.metrics, info.classes, info.positive_class,
-        resamples=gate.resamples, confidence=gate.confidence, seed=gate.seed,
-    )  # fmt: skip
-    example = json.loads(holdout.head(1).drop(columns=[info.target]).to_json(orient="records"))
-    return reports.render(
-        "model-card.md.j2",
-        description=project_description(),
-        info=info,
-        metrics=metrics,
-        intervals=intervals,
-        confidence=gate.confidence,
-        columns=schema_table(schema.TrainingData.to_schema(), info),
-        training_data=manifest(params, data.read_table(params.data_path)),
-        image=image,
-        review=review,
-        example=json.dumps({"records": example}, indent=2),
-        model_tag=f"{MODEL_NAME}:{model_version(model_dir)}",
-        max_records=records.MAX_RECORDS,
-    )
-
-
-BOUND_WORDS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "min_length": "length ≥", "max_length": "length ≤"}
-
-
-def schema_table(training, info: models.ModelInfo) -> list[dict]:
-    """One row per column of the training data: its role, type and checks (as requests are checked)."""
-    features = info.numeric + info.categorical
-    rows = []
-    for name, column in training.columns.items():
-        role = "target" if name == info.target else "feature" if name in features else "not used"
-        allowed, bounds, other = records.constraints(column)
-        words = [f"one of {', '.join(map(str, allowed))}"] if allowed else []
-        words += [f"matches `{v}`" if k == "pattern" else f"{BOUND_WORDS[k]} {v}" for k, v in bounds.items()]
-        rows.append(
-            {"name": name, "role": role, "dtype": str(column.dtype), "checks": "; ".join(words + other)}
-        )
-    return rows

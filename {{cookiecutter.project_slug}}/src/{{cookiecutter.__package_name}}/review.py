@@ -16,7 +16,7 @@ import tempfile
 from collections import deque
 from pathlib import Path
 
-from . import data, progress
+from . import data, git, progress
 from .settings import Params
 
 STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
@@ -52,12 +52,12 @@ def score_here(params: Params, holdout: Path, out: Path) -> dict:
 def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path) -> dict:
     """Train at git `ref` in a temporary worktree with that commit's own lock, then predict the holdout."""
     project = params_path.resolve().parent
-    top = git(project, "rev-parse", "--show-toplevel")
+    top = git.run(project, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         return write_status(out, "failed", "not inside a git repository", top.stderr, ref)
     with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
         tree = Path(tmp) / "tree"
-        added = git(project, "worktree", "add", "--detach", str(tree), ref)
+        added = git.run(project, "worktree", "add", "--detach", str(tree), ref)
         if added.returncode != 0:
             detail = f"cannot check out {ref} (is the history fetched? use fetch-depth: 0)"
             return write_status(out, "failed", detail, tail(added.stderr), ref)
@@ -69,7 +69,7 @@ def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path) -> dict:
                 )
             return run_base(base, params_path.name, holdout.resolve(), out.resolve(), ref)
         finally:
-            git(project, "worktree", "remove", "--force", str(tree))
+            git.run(project, "worktree", "remove", "--force", str(tree))
 
 
 def run_base(base: Path, params_name: str, holdout: Path, out: Path, ref: str) -> dict:
@@ -125,10 +125,6 @@ def read_status(side: Path) -> dict:
     if not path.is_file():
         return {"status": "missing", "detail": f"{path} not found: was this side scored?", "log_tail": ""}
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def git(where: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=False)
 
 
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:

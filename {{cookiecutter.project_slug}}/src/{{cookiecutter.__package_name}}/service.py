@@ -32,8 +32,8 @@ from pydantic import Field  # noqa: E402
 
 from . import models, schema  # noqa: E402
 from .errors import ProjectError  # noqa: E402
+from .models import BENTO_NAME, MODEL_NAME, SERVING_FILE  # noqa: E402
 from .records import MAX_RECORDS, Prediction, body_limit, record_model  # noqa: E402
-from .release import BENTO_NAME, MODEL_NAME, SERVING_FILE  # noqa: E402
 
 # Which stored model to serve: `serve` and `build` set the tag they stored; a bento pins it.
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
@@ -167,7 +167,7 @@ Predictor.add_asgi_middleware(
 
 def prediction_log(settings: dict, target: str):
     """The SQL prediction log when params turned it on (serving.log_predictions), else None."""
-    from .sources import PredictionLog
+    from .prediction_log import PredictionLog
 
     logging = settings.get("log_predictions")
     if not logging:

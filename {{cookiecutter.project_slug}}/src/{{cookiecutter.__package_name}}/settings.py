@@ -225,11 +225,18 @@ class Params(Strict):
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; errors name the file and the line."""
     try:
-        return YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Parse YAML text (plain data only: the safe loader); errors name `where` and the line."""
+    try:
+        return YAML(typ="safe", pure=True).load(text)
     except YAMLError as err:
-        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+        raise ParamsError(f"{where}: not valid YAML: {err}") from None
 
 
 def load_params(path: Path | str = "params.yaml") -> Params:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import subprocess
 from importlib import metadata
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError  # raised by every estimator since 1.2
 
-from . import data, evaluation, models, progress, schema
+from . import data, evaluation, git, models, progress, schema
 from .errors import ParamsError
 from .settings import Maximise, Params
 
@@ -189,7 +188,7 @@ def train(params: Params, out_dir: Path) -> dict:
             "schema": schema_hash(),
             "params": params_hash(params),
         },
-        "git": git_state(params.root),
+        "git": git.state(params.root),
         "versions": versions(),
     }
     info = models.ModelInfo(
@@ -216,20 +215,6 @@ def schema_hash() -> str:
 def params_hash(params: Params) -> str:
     canonical = json.dumps(params.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def git_state(where: Path) -> dict:
-    """The commit the model was trained at, and whether the work tree had uncommitted changes."""
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=True)
-        except (OSError, subprocess.CalledProcessError):
-            return None
-        return done.stdout.strip()
-
-    commit = git("rev-parse", "HEAD")
-    return {"commit": commit, "dirty": bool(git("status", "--porcelain")) if commit else None}
 
 
 def versions() -> dict:

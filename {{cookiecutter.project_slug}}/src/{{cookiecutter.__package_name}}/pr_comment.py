@@ -1,0 +1,318 @@
+"""The pull-request comment (and job summary): the verdict in one sentence, the metrics table with
+intervals and the no-skill floor, the decision threshold, charts, leaderboard and what changed.
+
+Everything comes from comparison.json (`compare`'s record); comment.md.j2 lays it out.
+"""
+
+from __future__ import annotations
+
+from . import charts, evaluation
+from .reports import render
+
+COMMENT_LIMIT = 65_536  # GitHub's maximum comment length
+# Sections dropped, least important first, when the comment would exceed the limit.
+OMITTABLE = ("diagnostics", "log_tail", "packages", "params", "charts", "leaderboard")
+ICONS = {
+    "better": "✅",
+    "no significant change": "➖",
+    "worse": "❌",
+    "no champion": "🆕",
+    "not comparable": "⚠️",
+}
+ABSOLUTE = {"no champion", "not comparable"}  # verdicts that show the challenger alone
+NO_SKILL = {
+    True: "No skill: a dummy model that always predicts the training split's most frequent class, "
+    "with its class shares as probabilities, scored on the same rows.",
+    False: "No skill: a dummy model that always predicts the training split's mean, scored on the same rows.",
+}
+
+
+def number(value, sign: bool = False) -> str:
+    if value is None:
+        return "undefined"
+    return (f"{value:+.4f}" if sign else f"{value:.4f}").replace("-", "−")  # a true minus sign
+
+
+def mark(diff: dict, direction: int) -> str:
+    """▲ better / ▼ worse when the interval excludes 0 on that side; · otherwise."""
+    if diff["low"] is None or diff["high"] is None:
+        return "" if diff["champion"] is None else "undefined"
+    low, high = sorted((direction * diff["low"], direction * diff["high"]))
+    return "▲ better" if low > 0 else "▼ worse" if high < 0 else "·"
+
+
+def sentence(record: dict) -> str:
+    """The verdict in one sentence: the metric, the change, its interval and the rule applied."""
+    primary = record["metrics"][0]
+    label, level = evaluation.label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
+    status = record["champion"]["status"]
+    alone = (
+        f"The challenger's {label} on the whole holdout is {number(primary['challenger'])} ({level} CI "
+        f"{number(primary['low'])} to {number(primary['high'])})."
+    )
+    if record["verdict"] == "no champion":
+        why = status.get("detail") or "the base has no model"
+        return f"No champion to compare with ({why}), so the check passes. {alone}"
+    if record["verdict"] == "not comparable":
+        holdout = record["holdout"]
+        return (
+            f"Not comparable: only {holdout['compared']:,} of the {holdout['rows']:,} holdout rows were not "
+            f"in the champion's training data, fewer than `gate.min_rows` ({record['gate']['min_rows']:,}), "
+            f"so there is no verdict and this check fails. {alone} Add data, lower `gate.min_rows`, or "
+            "have a maintainer review the change and merge it without this check."
+        )
+    if primary["delta"] is None:
+        return f"{label} is undefined on this holdout for a model: no verdict on it, so the check passes."
+    change = (
+        f"{label} went from {number(primary['champion'])} to {number(primary['challenger'])} "
+        f"(Δ {number(primary['delta'], True)}, {level} CI {number(primary['low'], True)} to "
+        f"{number(primary['high'], True)})"
+    )
+    tolerance = tolerance_text(record["gate"], label)
+    if record["verdict"] == "better":
+        return f"{change}: the interval excludes 0 on the better side, so the challenger is better."
+    if record["verdict"] == "worse":
+        return (
+            f"{change}: the whole interval is worse than the tolerance of {tolerance}, so this check fails."
+        )
+    return (
+        f"{change}: not a significant change. The check fails only when {label} is worse by more "
+        f"than {tolerance} with {level} confidence."
+    )
+
+
+def tolerance_text(gate: dict, label: str) -> str:
+    """`gate.tolerance` as the check applied it: in the metric's units, or relative to the champion."""
+    tolerance = gate["tolerance"]
+    if isinstance(tolerance, str):
+        return f"{tolerance} of the champion's {label} ({gate['allowed_loss']:.4g})"
+    return f"{tolerance:g}"
+
+
+def left_out_line(holdout: dict) -> str | None:
+    """Why some holdout rows were not scored: the champion trained on them."""
+    left = sum(holdout.get("left_out", {}).values())
+    if not left:
+        return None
+    reasons = ", ".join(f"{reason}: {n:,}" for reason, n in holdout["left_out"].items() if n)
+    line = (
+        f"{left:,} of the {holdout['rows']:,} holdout rows were left out because the champion trained "
+        f"on them ({reasons}); both models are scored on the other {holdout['compared']:,}."
+    )
+    if not holdout["trained_rows_known"]:
+        line += (
+            " The champion's record does not say which rows it trained on (it predates that record), "
+            "so every row of the base's data counts as trained on."
+        )
+    return line
+
+
+def change_lines(record: dict, omit: set[str]) -> list[str]:
+    changes, lines = record["changes"], []
+    if "data" in changes:
+        d = changes["data"]
+        if d.get("base_rows") is None:
+            lines.append(f"Training data: {d['head_rows']:,} rows (not in the base)")
+        elif "added" in d:
+            lines.append(
+                f"Training data: {d['base_rows']:,} → {d['head_rows']:,} rows "
+                f"(+{d['added']:,} added, −{d['removed']:,} removed)"
+            )
+        else:
+            lines.append(
+                f"Training data: {d['base_rows']:,} → {d['head_rows']:,} rows; columns added "
+                f"{d['columns_added'] or 'none'}, removed {d['columns_removed'] or 'none'}"
+            )
+    holdout = record["holdout"]
+    moved = " (**changed** from the base's)" if changes.get("holdout_changed") else ""
+    lines.append(f"Holdout: {holdout['rows']:,} rows, content hash `{holdout['hash'][:12]}`{moved}")
+    if "features_added" in changes:
+        added, removed = changes["features_added"], changes["features_removed"]
+        if added or removed:
+            lines.append(f"Schema: features added {codes(added)}; removed {codes(removed)}")
+        else:
+            lines.append("Schema: same features")
+    params = changes.get("params")
+    if params is not None:
+        if not params:
+            lines.append("Params: unchanged")
+        elif "params" in omit:
+            lines.append(f"Params: {len(params)} keys changed (listed in comparison.json)")
+        else:
+            lines += [f"Params: `{p['key']}`: `{p['base']}` → `{p['head']}`" for p in params]
+    if "packages" in changes:
+        packages = changes["packages"]
+        lines.append(
+            "Dependencies: uv.lock unchanged"
+            if packages is None
+            else f"Dependencies: {len(packages)} locked packages changed"
+        )
+    lines.append(
+        f"Model: champion `{record['champion']['chosen'] or '-'}`, challenger "
+        f"`{record['challenger']['chosen']}`"
+    )
+    return lines
+
+
+def codes(names: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names) or "none"
+
+
+def review_comment(record: dict) -> str:
+    """The PR comment (and job summary), trimmed section by section to fit GitHub's limit."""
+    for n in range(len(OMITTABLE) + 1):
+        text = render_comment(record, set(OMITTABLE[:n]))
+        if len(text) <= COMMENT_LIMIT:
+            return text
+    note = "\n\n_(truncated to GitHub's comment limit; see comparison.json in the artifact)_\n"
+    return text[: COMMENT_LIMIT - len(note)] + note
+
+
+def render_comment(record: dict, omit: set[str]) -> str:
+    direction = record["direction"]
+    level = f"{record['gate']['confidence']:.0%}"
+    alone = record["verdict"] in ABSOLUTE
+    rows = [
+        {
+            "label": evaluation.label(d["metric"]),
+            "champion": "-" if d["champion"] is None and alone else number(d["champion"]),
+            "challenger": number(d["challenger"]),
+            "delta": "-" if alone else number(d["delta"], True),
+            "ci": ("-" if d["low"] is None else f"[{number(d['low'], True)}, {number(d['high'], True)}]"),
+            "mark": "" if alone else mark(d, direction[d["metric"]]),
+            "no_skill": number((record.get("no_skill") or {}).get(d["metric"])),
+        }
+        for d in record["metrics"]
+    ]
+    cv = record["challenger"]["cv"]
+    warnings = []
+    if record["changes"].get("holdout_changed"):
+        warnings.append(
+            "The holdout changed between base and head (new data or a new split): both models "
+            "were scored on this PR's holdout, so numbers from earlier comments on the base "
+            "are not comparable."
+        )
+    status = record["champion"]["status"]
+    if status["status"] == "failed":
+        warnings.append(f"The champion could not be built at `{status.get('ref')}`: {status['detail']}.")
+    left_out = left_out_line(record["holdout"])
+    if left_out:
+        warnings.append(left_out)
+    return render(
+        "comment.md.j2",
+        icon=ICONS[record["verdict"]],
+        verdict=record["verdict"],
+        sentence=sentence(record),
+        warnings=warnings,
+        level=level,
+        metrics=rows,
+        undefined=[
+            evaluation.label(d["metric"])
+            for d in record["metrics"]
+            if d["challenger"] is None or (not alone and d["delta"] is None)
+        ],
+        cv={
+            "folds": cv["folds"],
+            "metric_label": evaluation.label(cv["metric"]),
+            "leaderboard": [
+                {"candidate": r["candidate"], "score": f"{r['mean']:.4f} ± {r['std']:.4f}"}
+                for r in cv["leaderboard"]
+            ],
+        },
+        no_skill=record["challenger"].get("no_skill_cv"),
+        decision=decision_line(record),
+        no_skill_note=None
+        if record.get("no_skill") is None
+        else NO_SKILL[bool(record["challenger"]["classes"])],
+        chosen=record["challenger"]["chosen"],
+        changes=change_lines(record, omit),
+        packages=record["changes"].get("packages"),
+        log_tail=status.get("log_tail", ""),
+        diagnostics=diagnostic_tables(record["diagnostics"]) if "diagnostics" not in omit else None,
+        intervals=None if alone else interval_rows(record),
+        charts=[] if "charts" in omit else record.get("charts", []),
+        legend=charts.LEGEND["review-alone" if alone else "review"],
+        omit=sorted(omit),
+        footer=footer(record, level),
+    )
+
+
+def decision_line(record: dict) -> str | None:
+    """Binary classification: the positive class's probability from which each side predicts it."""
+    challenger = record["challenger"]
+    if len(challenger.get("classes") or []) != 2:
+        return None
+
+    def at(threshold) -> str:
+        return "0.5 (the estimator's default)" if threshold is None else f"{threshold:.2f}"
+
+    tuned = challenger.get("threshold_maximises")
+    how = f", chosen to maximise {evaluation.label(tuned)} across the folds" if tuned else ""
+    line = (
+        f"Decision threshold: the challenger predicts `{challenger['positive_class']}` from a probability "
+        f"of {at(challenger['threshold'])}{how}"
+    )
+    if record["champion"]["status"]["status"] == "ok":
+        line += f"; the champion from {at(record['champion'].get('threshold'))}"
+    moved = [evaluation.label(d["metric"]) for d in record["metrics"] if evaluation.uses_labels(d["metric"])]
+    return line + (f". It moves {', '.join(moved)}." if moved else ".")
+
+
+def interval_rows(record: dict) -> str:
+    """The metrics' Δ and intervals as a text plot; the primary metric shows the gate's tolerance."""
+    rows = [
+        {**d, "label": evaluation.label(d["metric"]), "direction": record["direction"][d["metric"]]}
+        for d in record["metrics"]
+    ]
+    rows[0]["tolerance"] = record["gate"]["allowed_loss"]
+    return charts.interval_plot(rows)
+
+
+def diagnostic_tables(diagnostics: dict) -> dict | None:
+    """Markdown-ready rows: a confusion matrix with `champion / challenger` counts, or residual quantiles."""
+    if "confusion" in diagnostics:
+        classes, matrices = diagnostics["classes"], diagnostics["confusion"]
+        old, new = matrices["champion"], matrices["challenger"]
+        cells = range(len(classes))
+        rows = [
+            [actual, *(f"{'-' if old is None else f'{old[i][j]:,}'} / {new[i][j]:,}" for j in cells)]
+            for i, actual in enumerate(classes)
+        ]
+        return {
+            "title": "Confusion matrices: champion / challenger counts (rows: actual, columns: predicted)",
+            "header": ["actual \\ predicted", *classes],
+            "rows": rows,
+        }
+    if "residuals" in diagnostics:
+        header = [
+            "residual (prediction − actual)",
+            *(f"p{round(q * 100)}" for q in diagnostics["quantiles"]),
+            "mean",
+        ]
+        rows = [
+            [name, *(number(q) for q in side["quantiles"]), number(side["mean"])]
+            for name, side in diagnostics["residuals"].items()
+            if side is not None
+        ]
+        return {"title": "Residuals on the holdout", "header": header, "rows": rows}
+    return None
+
+
+def footer(record: dict, level: str) -> str:
+    """Links to the run and its artifacts, and how the intervals were made."""
+    links = record["links"]
+    parts = [
+        f"[{name}]({links[key]})"
+        for name, key in (("Workflow run", "run"), ("Artifacts", "artifacts"))
+        if key in links
+    ]
+    gate, holdout = record["gate"], record["holdout"]
+    alone = record["verdict"] in ABSOLUTE
+    rows = holdout["rows"] if alone else holdout["compared"]
+    parts.append(
+        f"{'Bootstrap' if alone else 'Paired bootstrap'}: {gate['resamples']:,} resamples of the "
+        f"{rows:,} holdout rows "
+        f"(seed {gate['seed']}); Δ = challenger − champion; "
+        f"▲ better, ▼ worse, · no significant change at {level}"
+    )
+    return " · ".join(parts)

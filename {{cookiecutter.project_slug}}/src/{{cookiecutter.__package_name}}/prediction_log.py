@@ -1,0 +1,63 @@
+"""The prediction log: one SQL row per prediction the service makes, labelled later (SQLAlchemy).
+
+The drift job reads it back as its SQL source (sources.py), so drift sees what production saw.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pandas as pd
+
+
+class PredictionLog:
+    """A SQL table with one row per prediction: id, time, model tag, the request's columns, the
+    prediction, and the target (empty until `label` fills it in when the outcome is known).
+
+    The drift job's SQL source reads this table, so it sees what production saw; labelled rows
+    carry every training column the caller sent, so `retrain-data` can add them to the training data.
+    """
+
+    def __init__(self, url: str, table: str, target: str):
+        from sqlalchemy import create_engine
+
+        self.engine, self.table, self.target = create_engine(url), table, target
+
+    def write(
+        self, records: pd.DataFrame, predictions: pd.DataFrame, model: str, now: datetime | None = None
+    ) -> list[str]:
+        """Append one row per prediction; returns their ids, the key for labels later."""
+        from sqlalchemy import DateTime
+
+        ids = [uuid4().hex for _ in range(len(records))]
+        rows = pd.concat([records.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
+        rows.insert(0, "prediction_id", ids)
+        rows.insert(1, "logged_at", now or datetime.now(UTC))
+        rows.insert(2, "model_version", model)
+        rows[self.target] = None
+        rows.to_sql(
+            self.table,
+            self.engine,
+            if_exists="append",
+            index=False,
+            dtype={"logged_at": DateTime(timezone=True)},
+        )
+        return ids
+
+    def label(self, labels: dict[str, object]) -> int:
+        """Set the target of logged predictions by id; returns how many rows were labelled."""
+        from sqlalchemy import MetaData, Table, bindparam, update
+
+        logged = Table(self.table, MetaData(), autoload_with=self.engine)
+        statement = (
+            update(logged)
+            .where(logged.c.prediction_id == bindparam("id"))
+            .values({self.target: bindparam("label")})
+        )
+        with self.engine.begin() as connection:
+            done = connection.execute(statement, [{"id": i, "label": v} for i, v in labels.items()])
+        return done.rowcount
+
+    def close(self) -> None:
+        self.engine.dispose()
