@@ -33,6 +33,7 @@ COMMON = {
     "uv.lock",
     "src/my_ml_project/__init__.py",
     "src/my_ml_project/__main__.py",
+    "src/my_ml_project/artifacts.py",
     "src/my_ml_project/bootstrap.py",
     "src/my_ml_project/changes.py",
     "src/my_ml_project/charts.py",

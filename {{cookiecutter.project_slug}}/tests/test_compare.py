@@ -330,11 +330,10 @@ def test_comment_shows_no_skill_and_the_decision_threshold(params, holdout, trai
 
 def test_the_no_skill_row_is_what_always_answering_the_majority_scores(params, holdout, trained, predictions):
     """Accuracy of no skill = the share of the training split's most frequent answer on the compared rows."""
-    metrics = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
-    info = json.loads((trained / "model.json").read_text(encoding="utf-8"))
+    metrics, info = pkg("artifacts").read_training_record(trained), models.read_info(trained)
     y = pd.read_csv(holdout)[params.data.target]
     scored = comparison.no_skill(metrics, y, list(params.metrics), info)
-    if info["classes"]:
+    if info.classes:
         assert scored["accuracy"] == pytest.approx((y == metrics["no_skill"]["answer"]["prediction"]).mean())
     else:
         assert scored["mae"] == pytest.approx((y - metrics["no_skill"]["answer"]["prediction"]).abs().mean())

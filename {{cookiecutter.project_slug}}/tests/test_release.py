@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from support import explain, invoke, pkg
 
 models, release, records, schema = pkg("models"), pkg("release"), pkg("records"), pkg("schema")
+
+
+def write_verdict(reviewed: Path, verdict: str) -> None:
+    """comparison.json as `compare` writes it (the fields the release does not read left empty)."""
+    unread = ("direction", "gate", "champion", "challenger", "holdout", "changes", "diagnostics", "links")
+    record = {"verdict": verdict, "primary_metric": "x", "metrics": [], **{key: {} for key in unread}}
+    (reviewed / "comparison.json").write_text(json.dumps(record))
 
 
 @pytest.fixture
@@ -22,7 +30,7 @@ def reviewed(tmp_path, trained):
     (folder / "challenger" / "model").mkdir(parents=True)
     shutil.copy(trained / "metrics.json", folder / "challenger" / "model" / "metrics.json")
     (folder / "pr-number").write_text("99 [click here](https://example.com)\n")
-    (folder / "comparison.json").write_text(json.dumps({"verdict": "better"}))
+    write_verdict(folder, "better")
     return folder
 
 
@@ -44,13 +52,13 @@ def test_same_model_matches_its_passing_review(metrics, reviewed):
 
 
 def test_a_review_that_failed_but_was_merged_is_not_vouched_for(metrics, reviewed):
-    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "worse"}))
+    write_verdict(reviewed, "worse")
     found = release.check_review(metrics, reviewed, 12, "failure")
     assert found["status"] == "match" and found["verdict"] == "worse" and not found["vouched"]
 
 
 def test_an_unknown_verdict_in_the_artifact_is_not_repeated(metrics, reviewed):
-    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "better <script>"}))
+    write_verdict(reviewed, "better <script>")
     assert release.check_review(metrics, reviewed, 12, "success")["verdict"] is None
 
 
@@ -140,7 +148,7 @@ def test_a_merged_failing_review_is_released_as_a_warning_not_a_deploy(
 ):
     """Decision: a PR merged although its review failed is published (main is the truth) as a
     pre-release the card warns about, and is not deployed automatically."""
-    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "worse"}))
+    write_verdict(reviewed, "worse")
     out, outputs = tmp_path / "MODEL_CARD.md", tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     result = invoke("model-card", "--params", project, "--model", trained, "--reviewed", reviewed,
@@ -158,3 +166,8 @@ def test_model_card_cli_refuses_a_pr_that_is_not_a_number(project, trained, revi
     result = invoke("model-card", "--params", project, "--model", trained, "--reviewed", reviewed,
                     "--pr", "12; rm -rf /", "--out", tmp_path / "card.md")  # fmt: skip
     assert result.exit_code == 2 and "Invalid value for '--pr'" in result.output
+
+
+def test_a_malformed_review_record_gives_no_verdict_not_a_crash(metrics, reviewed):
+    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "better"}))  # not compare's shape
+    assert release.check_review(metrics, reviewed, 12, "success")["verdict"] is None

@@ -244,12 +244,15 @@ def compare(
 
     Exits 0 whatever the verdict; the verdict goes to GITHUB_OUTPUT (`verdict`) for the workflow to act on.
     """
+    from pydantic import TypeAdapter
+
     from . import comparison, data, pr_comment, reports
+    from .artifacts import COMPARISON_FILE, ComparisonRecord
     from .settings import load_params
 
     record = comparison.compare(load_params(params_path), holdout_file, champion_dir, challenger_dir, base)
     out.mkdir(parents=True, exist_ok=True)
-    data.write_json(out / "comparison.json", record)
+    data.write_json(out / COMPARISON_FILE, TypeAdapter(ComparisonRecord).validate_python(record))
     comment = pr_comment.review_comment(record)
     reports.publish(comment, out / "comment.md")
     reports.set_outputs(verdict=comparison.OUTPUT_KEYS[record["verdict"]])
@@ -422,15 +425,13 @@ def model_card(
     Exits 1, naming both values, when the model differs from the one the review trained.
     GITHUB_OUTPUT gets `vouched`: true only when the review matched and passed.
     """
-    import json
-
     from . import reports
+    from .artifacts import read_training_record
     from .model_card import model_card
-    from .models import METRICS_FILE
     from .release import check_review
     from .settings import load_params
 
-    metrics = json.loads((model_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    metrics = read_training_record(model_dir)
     review = check_review(metrics, reviewed, pr, review_conclusion)
     reports.publish(model_card(load_params(params_path), model_dir, image, review), out)
     reports.set_outputs(vouched=review["vouched"])

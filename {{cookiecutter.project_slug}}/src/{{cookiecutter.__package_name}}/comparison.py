@@ -7,14 +7,26 @@ params.yaml; everything the reviewer reads is in comparison.json and rendered by
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import bootstrap, changes, charts, data, evaluation, git, overlap, progress, reports, review
+from . import (
+    artifacts,
+    bootstrap,
+    changes,
+    charts,
+    data,
+    evaluation,
+    git,
+    models,
+    overlap,
+    progress,
+    reports,
+    review,
+)
 from .errors import DataError
 from .settings import Params, parse_yaml
 
@@ -51,8 +63,8 @@ def load_side(side: Path) -> dict:
         "status": status,
         "model": model,
         "predictions": data.read_table(side / review.PREDICTIONS),
-        "info": json.loads((model / "model.json").read_text(encoding="utf-8")),
-        "metrics": json.loads((model / "metrics.json").read_text(encoding="utf-8")),
+        "info": models.read_info(model),
+        "metrics": artifacts.read_training_record(model),
     }
 
 
@@ -92,23 +104,23 @@ def compare(
                 scored["champion"],
                 scored["challenger"],
                 names,
-                info["classes"],
-                info["positive_class"],
+                info.classes,
+                info.positive_class,
                 **stats,
             )
         allowed = None if diffs[0].champion is None else gate.allowed_loss(diffs[0].champion)
         decided = verdict(diffs[0], evaluation.direction(names[0]), allowed or 0.0)
-        drawn = charts.review_charts(y, scored, info["classes"], info["positive_class"])
+        drawn = charts.review_charts(y, scored, info.classes, info.positive_class)
         scored_y = y
     else:  # the challenger alone, on its whole holdout: for information
         everything = holdout[params.data.target]
         absolute = bootstrap.absolute_bootstrap(
-            everything, challenger["predictions"], names, info["classes"], info["positive_class"], **stats
+            everything, challenger["predictions"], names, info.classes, info.positive_class, **stats
         )
         diffs = [bootstrap.MetricDiff(m, None, v, None, lo, hi, 0.0) for m, (v, lo, hi) in absolute.items()]
         decided = NO_CHAMPION if champion["status"]["status"] != "ok" else NOT_COMPARABLE
         alone = {"challenger": challenger["predictions"]}
-        drawn = charts.review_charts(everything, alone, info["classes"], info["positive_class"])
+        drawn = charts.review_charts(everything, alone, info.classes, info.positive_class)
         scored_y = everything
     return {
         "verdict": decided,
@@ -120,16 +132,16 @@ def compare(
         "champion": {
             "status": champion["status"],
             "chosen": champion.get("metrics", {}).get("chosen"),
-            "threshold": champion.get("info", {}).get("threshold"),
+            "threshold": champion["info"].threshold if "info" in champion else None,
         },
         "challenger": {
             "chosen": challenger["metrics"]["chosen"],
             "cv": challenger["metrics"]["cv"],
-            "threshold": info.get("threshold"),
+            "threshold": info.threshold,
             "threshold_maximises": challenger["metrics"].get("threshold_maximises"),
             "no_skill_cv": challenger["metrics"].get("no_skill", {}).get("cv"),
-            "classes": info["classes"],
-            "positive_class": info["positive_class"],
+            "classes": info.classes,
+            "positive_class": info.positive_class,
         },
         "holdout": {
             "rows": len(holdout),
@@ -140,17 +152,19 @@ def compare(
         },
         "changes": changes.between(params, base, base_files, head_text, champion, challenger),
         "charts": drawn,
-        "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info["classes"]),
+        "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info.classes),
         "links": reports.links(),
     }
 
 
-def no_skill(record: dict, y: pd.Series, names: list[str], info: dict) -> dict[str, float | None] | None:
+def no_skill(
+    record: artifacts.TrainingRecord, y: pd.Series, names: list[str], info: models.ModelInfo
+) -> dict[str, float | None] | None:
     """What the challenger's dummy model (its constant answer) scores on the rows compared."""
     if "no_skill" not in record:
         return None  # trained before the no-skill baseline existed
     answer = pd.DataFrame([record["no_skill"]["answer"]] * len(y))
-    return evaluation.score_all(names, y, answer, info["classes"], info["positive_class"])
+    return evaluation.score_all(names, y, answer, info.classes, info.positive_class)
 
 
 def read_base(params: Params, base: str | None) -> dict:

@@ -8,7 +8,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from . import data, models, records
+from . import artifacts, data, models, records
 from .release import PROJECT
 from .settings import Params
 
@@ -23,7 +23,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
     from .retraining import manifest
 
     model, info = models.load(model_dir, params.train.trusted_types)
-    metrics = json.loads((model_dir / models.METRICS_FILE).read_text(encoding="utf-8"))
+    metrics = artifacts.read_training_record(model_dir)
     holdout = data.split(data.load_training_data(params), params).holdout
     predictions = models.predict_frame(model, holdout[info.numeric + info.categorical])
     gate = params.gate

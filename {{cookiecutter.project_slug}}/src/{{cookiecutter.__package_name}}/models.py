@@ -16,7 +16,7 @@ import hashlib
 import importlib
 import inspect
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from . import overlap
+from .artifacts import METRICS_FILE
 from .data import write_json
 from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
@@ -52,7 +53,7 @@ TRUSTED_TYPES = [
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
 ]
-MODEL_FILE, META_FILE, METRICS_FILE = "model.skops", "model.json", "metrics.json"
+MODEL_FILE, META_FILE = "model.skops", "model.json"
 # In BentoML's store (`build`): the service, its model, and the settings stored with the model.
 BENTO_NAME = "{{ cookiecutter.project_slug }}"
 MODEL_NAME = f"{BENTO_NAME}-model"
@@ -216,7 +217,9 @@ def load(model_dir: Path, trusted: list[str]) -> tuple[Pipeline, ModelInfo]:
 
 def read_info(model_dir: Path) -> ModelInfo:
     """What a model folder's model expects and predicts, without loading the model."""
-    return ModelInfo(**json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8")))
+    recorded = json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8"))
+    known = {f.name for f in fields(ModelInfo)}  # a newer version's keys are not ours to read
+    return ModelInfo(**{k: v for k, v in recorded.items() if k in known})
 
 
 def model_version(model_dir: Path) -> str:

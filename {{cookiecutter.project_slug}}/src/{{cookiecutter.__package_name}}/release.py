@@ -7,12 +7,11 @@ uv.lock: the container runs exactly the versions the tests ran with, and buildin
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
-from . import data, models, progress
+from . import artifacts, data, models, progress
 from .errors import ModelError, ProjectError
 from .settings import Params
 
@@ -32,11 +31,11 @@ def store_model(params: Params, model_dir: Path) -> str:
         return str(bentoml.models.get(tag).tag)
     except bentoml.exceptions.NotFound:
         pass
-    metrics = json.loads((model_dir / models.METRICS_FILE).read_text(encoding="utf-8"))
+    metrics = artifacts.read_training_record(model_dir)
     labels = {"candidate": metrics["chosen"], "task": metrics["task"]}
     metadata = {"commit": metrics["git"]["commit"] or "unknown", "primary_metric": metrics["primary_metric"]}
     with bentoml.models.create(tag, labels=labels, metadata=metadata) as stored:
-        for name in (models.MODEL_FILE, models.META_FILE, models.METRICS_FILE):
+        for name in (models.MODEL_FILE, models.META_FILE, artifacts.METRICS_FILE):
             shutil.copyfile(model_dir / name, stored.path_of(name))
         # The service loads the model with the types trusted here: params.yaml at this commit.
         serving = {**params.serving.model_dump(mode="json"), "trusted_types": params.train.trusted_types}
@@ -105,7 +104,9 @@ def export(bento_tag: str, out: Path) -> Path:
 VERDICTS = {"better", "no significant change", "worse", "no champion", "not comparable"}
 
 
-def check_review(metrics: dict, reviewed: Path | None, pr: int | None, conclusion: str | None) -> dict:
+def check_review(
+    metrics: artifacts.TrainingRecord, reviewed: Path | None, pr: int | None, conclusion: str | None
+) -> dict:
     """Compare the model trained for release with the challenger its pull request reviewed.
 
     `pr` and `conclusion` come from GitHub's API (the merged pull request, its review run's
@@ -115,11 +116,11 @@ def check_review(metrics: dict, reviewed: Path | None, pr: int | None, conclusio
     with both values. A release is vouched for (published as a full release and deployed) only
     when its review matched and passed; otherwise the card says why.
     """
-    record = None if reviewed is None else reviewed / "challenger" / "model" / models.METRICS_FILE
+    record = None if reviewed is None else reviewed / "challenger" / "model"
     review = {"status": "unreviewed", "pr": pr, "conclusion": conclusion, "verdict": None, "vouched": False}
-    if record is None or not record.is_file():
+    if record is None or not (record / artifacts.METRICS_FILE).is_file():
         return review
-    before = json.loads(record.read_text(encoding="utf-8"))
+    before = artifacts.read_training_record(record)
     differences = [
         f"{name} hash: reviewed {before['hashes'][name][:12]}, released {metrics['hashes'][name][:12]}"
         for name in ("data", "holdout", "schema", "params")
@@ -145,8 +146,8 @@ def check_review(metrics: dict, reviewed: Path | None, pr: int | None, conclusio
 
 def reviewed_verdict(reviewed: Path) -> str | None:
     """The verdict in the review's comparison.json, if it got that far (one of VERDICTS, else None)."""
-    path = reviewed / "comparison.json"
-    if not path.is_file():
+    try:
+        verdict = artifacts.read_comparison(reviewed)["verdict"]
+    except ModelError:  # missing or malformed: the review did not get that far
         return None
-    verdict = json.loads(path.read_text(encoding="utf-8")).get("verdict")
     return verdict if verdict in VERDICTS else None

@@ -1,0 +1,125 @@
+"""The JSON records the loop writes and reads back, typed, each with one reader.
+
+metrics.json is a model's training record (training.py writes it into the model folder);
+comparison.json is a review's record (comparison.py). Readers check the shape with pydantic, so a
+file from another version or a broken artifact is named, not a KeyError later. Keys added since a
+file was written (a champion trained by older code) are NotRequired.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import (
+    Any,
+    NotRequired,  # pydantic needs these on Python < 3.12
+)
+
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict
+
+from .errors import ModelError
+
+METRICS_FILE, COMPARISON_FILE = "metrics.json", "comparison.json"
+Values = dict[str, float | None]  # metric name -> value (None: undefined on those rows)
+
+
+class LeaderboardRow(TypedDict):
+    candidate: str
+    estimator: str
+    mean: float
+    std: float
+    scores: list[float]
+    threshold: NotRequired[float | None]
+
+
+class CrossValidation(TypedDict):
+    folds: int
+    metric: str
+    leaderboard: list[LeaderboardRow]
+
+
+class Scores(TypedDict):
+    mean: float
+    std: float
+    scores: list[float]
+
+
+class NoSkill(TypedDict):
+    cv: Scores
+    holdout: Values
+    answer: dict[str, Any]  # its constant prediction (and class probabilities) for every row
+
+
+class Holdout(TypedDict):
+    rows: int
+    metrics: Values
+
+
+class TrainingRecord(TypedDict):
+    """metrics.json: what a model was trained on and how it scored."""
+
+    task: str
+    primary_metric: str
+    chosen: str
+    holdout: Holdout
+    train: dict[str, int]
+    threshold: NotRequired[float | None]
+    threshold_maximises: NotRequired[str | None]
+    cv: CrossValidation
+    no_skill: NotRequired[NoSkill]
+    hashes: dict[str, str]
+    git: dict[str, Any]
+    versions: dict[str, str]
+
+
+class MetricDiff(TypedDict):
+    metric: str
+    champion: float | None
+    challenger: float | None
+    delta: float | None
+    low: float | None
+    high: float | None
+    undefined_share: float
+
+
+class ComparisonRecord(TypedDict):
+    """comparison.json: a review's verdict and everything its comment shows."""
+
+    verdict: str
+    primary_metric: str
+    direction: dict[str, int]
+    gate: dict[str, Any]
+    metrics: list[MetricDiff]
+    no_skill: NotRequired[Values | None]
+    champion: dict[str, Any]
+    challenger: dict[str, Any]
+    holdout: dict[str, Any]
+    changes: dict[str, Any]
+    charts: NotRequired[list[dict[str, Any]]]
+    diagnostics: dict[str, Any]
+    links: dict[str, str]
+
+
+def read_training_record(model_dir: Path) -> TrainingRecord:
+    return _read(Path(model_dir) / METRICS_FILE, TrainingRecord)
+
+
+def read_comparison(folder: Path) -> ComparisonRecord:
+    return _read(Path(folder) / COMPARISON_FILE, ComparisonRecord)
+
+
+def _read(path: Path, shape: type):
+    try:
+        return TypeAdapter(shape).validate_python(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: not found") from None
+    except (ValueError, ValidationError) as err:  # JSONDecodeError is a ValueError
+        raise ModelError(f"{path}: not a {shape.__name__} ({_first_line(err)})") from None
+
+
+def _first_line(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(map(str, first['loc'])) or 'top level'}: {first['msg']}"
+    return str(err).splitlines()[0]
