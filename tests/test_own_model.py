@@ -1,6 +1,7 @@
 """Tier 3: your own model. A team follows the project README's three steps to add LightGBM
 (classification) or XGBoost (regression): `uv add`, a candidate in params.yaml, and the types that
-`train` names under `train.trusted_types`. Then the whole loop runs for real: the pull request's
+`train` names under `train.trusted_types`; and adds a scikit-learn metric by name to `metrics`.
+Then the whole loop runs for real: the pull request's
 review (the commands train.yml runs, the champion in its own worktree and environment), a second
 review whose champion is the boosted model itself, the release check (`model-card --reviewed`),
 `build`, and the service answering over HTTP.
@@ -26,6 +27,7 @@ MODELS = {  # task, package, estimator, its params
     "lightgbm": ("classification", "lightgbm", "lightgbm.LGBMClassifier", LIGHTGBM),
     "xgboost": ("regression", "xgboost-cpu", "xgboost.XGBRegressor", XGBOOST),
 }
+METRIC = {"classification": "average_precision", "regression": "mean_absolute_percentage_error"}
 TRUSTED = re.compile(r"^  trusted_types: \[(.*)\]$", re.MULTILINE)  # the line `train` asks to paste
 
 
@@ -76,6 +78,8 @@ def boosted(request, tmp_path_factory) -> dict:
     assert refused.returncode == 1 and "train.candidates.boosted holds types that are not trusted yet" in said
     (trusted,) = TRUSTED.findall(said)
     edit_params(project, lambda p: p["train"].update(trusted_types=trusted.split(", ")))
+    # and a metric outside the built-in nine
+    edit_params(project, lambda p: p["metrics"].append(METRIC[task]))
     head = commit(project, f"Add {estimator}")
     return {"project": project, "task": task, "estimator": estimator, "main": main, "head": head,
             "trusted": trusted.split(", ")}  # fmt: skip
@@ -95,6 +99,14 @@ def test_review_of_the_pr_that_adds_it(boosted):
     assert "Model review: " in comment.splitlines()[1] and "no skill" in comment
     assert f"`train.candidates.boosted.estimator`: `(absent)` → `{boosted['estimator']}`" in comment
     assert "Locked packages that changed" in comment
+    assert_metric_row(comment, boosted["task"])
+
+
+def assert_metric_row(comment: str, task: str) -> None:
+    """The added metric has its row: both models' values, Δ, its interval and the no-skill value."""
+    label = METRIC[task].replace("_", " ")
+    (row,) = [line for line in comment.splitlines() if line.startswith(f"| {label} |")]
+    assert "undefined" not in row and re.search(r"\[[−+]\d\.\d{4}, [−+]\d\.\d{4}\]", row), row
 
 
 def test_review_whose_champion_is_the_boosted_model(boosted):
@@ -110,6 +122,7 @@ def test_review_whose_champion_is_the_boosted_model(boosted):
     assert record["champion"]["chosen"] == record["challenger"]["chosen"] == "boosted"
     assert record["verdict"] in {"better", "no significant change", "worse"}
     assert "`train.candidates.boosted.params.n_estimators`: `60` → `80`" in comment
+    assert_metric_row(comment, boosted["task"])
     run(["git", "checkout", "-q", "main"], project)
 
 

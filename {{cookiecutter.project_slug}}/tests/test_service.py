@@ -156,6 +156,11 @@ def test_in_process_predictions_equal_the_models(service, trained, rows):
     if predictor.classes:
         got = [[a.probabilities[c] for c in predictor.classes] for a in answers]
         assert got == expected.drop(columns="prediction").to_numpy().tolist()
+    info = models.read_info(trained)
+    if len(info.classes) == 2:  # the service decides at the model's tuned threshold, not at 0.5
+        assert 0 < info.threshold < 0.5
+        chosen = [a.probabilities[str(info.positive_class)] >= info.threshold for a in answers]
+        assert [a.prediction == info.positive_class for a in answers] == chosen
 
 
 def test_logging_on_without_its_secret_fails_at_start_naming_the_variable(service, monkeypatch):
