@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ from service_client import post, serving
 
 pytestmark = pytest.mark.slow
 UV = str(BIN / "uv")
-LIGHTGBM = {"n_estimators": 60, "verbose": -1}
-XGBOOST = {"n_estimators": 60, "max_depth": 4}
+LIGHTGBM = {"n_estimators": 30, "verbose": -1}
+XGBOOST = {"n_estimators": 30, "max_depth": 4}
 MODELS = {  # task, package, estimator, its params
     "lightgbm": ("classification", "lightgbm", "lightgbm.LGBMClassifier", LIGHTGBM),
     "xgboost": ("regression", "xgboost-cpu", "xgboost.XGBRegressor", XGBOOST),
@@ -47,6 +48,14 @@ def edit_params(project: Path, edit) -> None:
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def lock_versions(project: Path) -> dict[str, list[str]]:
+    """Each locked package's versions (one per Python range where the lock splits)."""
+    versions: dict[str, list[str]] = {}
+    for entry in tomllib.loads((project / "uv.lock").read_text())["package"]:
+        versions.setdefault(entry["name"], []).append(entry.get("version"))
+    return versions
+
+
 def review(project: Path, base: str, out: str) -> tuple[dict, str]:
     """The review as train.yml runs it: holdout, challenger here, champion at the base, compare."""
     holdout = f"{out}/holdout.csv"
@@ -64,11 +73,18 @@ def boosted(request, tmp_path_factory) -> dict:
     """A baked project on main, and a branch that adds the boosted model by the README's steps."""
     task, package, estimator, settings = MODELS[request.param]
     project = bake(tmp_path_factory.mktemp(request.param), task=task)
+    # Lighter than the sample's defaults (one candidate, two folds): main's model is only the champion.
+    linear = {"linear": {"estimator": "linear"}}
+    edit_params(project, lambda p: p["train"].update(cv_folds=2, candidates=linear))
     git_init(project)
     main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
     run(["git", "checkout", "-q", "-b", "boosted"], project)
-    # 1. the package
+    # 1. the package, at the version the template's lock already pins for its optional extra
+    locked = lock_versions(project)[package]
     run([UV, "add", package], project)
+    assert lock_versions(project)[package] == locked
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.startswith(package) for d in dependencies)
     # 2. the candidate (alone here, so that it is the model the rest of the loop carries)
     candidate = {"estimator": estimator, "params": settings}
     edit_params(project, lambda p: p["train"].update(candidates={"boosted": candidate}))
@@ -98,7 +114,8 @@ def test_review_of_the_pr_that_adds_it(boosted):
     assert record["champion"]["status"]["status"] == "ok"  # main's model, built with main's lock
     assert "Model review: " in comment.splitlines()[1] and "no skill" in comment
     assert f"`train.candidates.boosted.estimator`: `(absent)` → `{boosted['estimator']}`" in comment
-    assert "Locked packages that changed" in comment
+    # `uv add` kept the version the template's lock pins for the optional extra: no package changed.
+    assert "Locked packages that changed" not in comment
     assert_metric_row(comment, boosted["task"])
 
 
@@ -115,13 +132,13 @@ def test_review_whose_champion_is_the_boosted_model(boosted):
     run(["git", "checkout", "-q", "main"], project)
     run(["git", "merge", "-q", "--ff-only", "boosted"], project)
     run(["git", "checkout", "-q", "-b", "more-trees"], project)
-    edit_params(project, lambda p: p["train"]["candidates"]["boosted"]["params"].update(n_estimators=80))
+    edit_params(project, lambda p: p["train"]["candidates"]["boosted"]["params"].update(n_estimators=40))
     commit(project, "more trees")
     record, comment = review(project, boosted["head"], "reports/pr2")
     assert record["champion"]["status"]["status"] == "ok", record["champion"]
     assert record["champion"]["chosen"] == record["challenger"]["chosen"] == "boosted"
     assert record["verdict"] in {"better", "no significant change", "worse"}
-    assert "`train.candidates.boosted.params.n_estimators`: `60` → `80`" in comment
+    assert "`train.candidates.boosted.params.n_estimators`: `30` → `40`" in comment
     assert_metric_row(comment, boosted["task"])
     run(["git", "checkout", "-q", "main"], project)
 

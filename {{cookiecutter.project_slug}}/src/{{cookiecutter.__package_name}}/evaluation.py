@@ -94,8 +94,9 @@ BUILT_IN = {
         Metric("r2", R, 1, "R²", _regression("r2_score", force_finite=False), fast=True),
     )
 }
-# What `infer-schema` writes into a new params.yaml.
+# What `infer-schema` writes into a new params.yaml: every built-in metric, and the primary one.
 DEFAULTS = {task: [m.name for m in BUILT_IN.values() if m.task == task] for task in TASKS}
+PRIMARY = {"classification": "roc_auc", "regression": "rmse"}
 
 
 def find(name: str, task: str) -> Metric:

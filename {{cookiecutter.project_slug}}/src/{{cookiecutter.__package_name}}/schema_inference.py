@@ -23,7 +23,7 @@ from ruamel.yaml import YAML, CommentedMap, YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from .errors import ParamsError
-from .evaluation import DEFAULTS
+from .evaluation import DEFAULTS, PRIMARY
 from .reports import render
 
 MAX_CATEGORIES = 50  # a text column with more distinct values is not used as a feature
@@ -48,7 +48,6 @@ DEFAULT_CANDIDATES = {
         "hist_gradient_boosting": {"estimator": "hist_gradient_boosting", "params": {"max_iter": 200}},
     },
 }
-PRIMARY = {"classification": "roc_auc", "regression": "rmse"}
 # The gate for a new data set: ROC AUC is unit-free; an error's units are the target's, so relative.
 TOLERANCE = {"classification": 0.005, "regression": "1%"}
 MIN_COMPARABLE_ROWS = 200  # gate.min_rows, or half the expected holdout when the data is small
