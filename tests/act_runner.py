@@ -48,6 +48,7 @@ inputs:
 """
 OUTPUTS = {  # every output of the real actions that have a behaviour, so any the workflow reads resolves
     "actions/upload-artifact": ["artifact-id", "artifact-url", "artifact-digest"],
+    "actions/cache/restore": ["cache-hit", "cache-primary-key", "cache-matched-key"],
     "actions/download-artifact": ["download-path"],
     "actions/create-github-app-token": ["token", "installation-id", "app-slug"],
     "marocchino/sticky-pull-request-comment": ["previous_comment_id", "created_comment_id"],
@@ -91,10 +92,13 @@ def write_stubs(workflow: dict, stub_root: Path) -> list[str]:
         for step in job.get("steps", []):
             if "uses" in step:
                 inputs.setdefault(step["uses"], set()).update(step.get("with", {}))
-    args = []
+    args = set()
     for uses, names in sorted(inputs.items()):
-        action = uses.split("@")[0]
-        folder = stub_root / action.replace("/", "__")
+        action, ref = uses.split("@")
+        # act maps a repository (owner/name@ref) to a folder; `owner/name/sub@ref` is sub/ in it.
+        owner, name, *sub = action.split("/")
+        repo = f"{owner}/{name}"
+        folder = stub_root / f"{owner}__{name}" / "/".join(sub)
         folder.mkdir(parents=True, exist_ok=True)
         declared = "\n".join(f"  {n}:\n    required: false" for n in sorted(names)) or "  {}"
         outputs = "".join(
@@ -104,8 +108,8 @@ def write_stubs(workflow: dict, stub_root: Path) -> list[str]:
         outputs = f"outputs:\n{outputs}" if outputs else ""
         stub = STUB.format(action=action, inputs=declared, outputs=outputs, stubs=FAKES / "stubs.py")
         (folder / "action.yml").write_text(stub)
-        args += ["--local-repository", f"{uses}={folder}"]
-    return args
+        args.add(f"{repo}@{ref}={stub_root / f'{owner}__{name}'}")
+    return [arg for mapping in sorted(args) for arg in ("--local-repository", mapping)]
 
 
 def head_of(project: Path, payload: dict) -> tuple[str, str]:

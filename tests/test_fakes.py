@@ -530,3 +530,60 @@ def test_under_act_a_stub_opens_the_pull_request_and_gh_dispatches_on_its_branch
     act_run, dispatched = github.runs()
     assert act_run["databaseId"] == done.run_id and act_run["conclusion"] == "success"
     assert dispatched["headSha"] == github.branch_sha("retrain/drift")
+
+
+# -- actions/cache/save and /restore: main writes, pull requests read ---------------------------------
+MAIN, PULL = {"GITHUB_REF": "refs/heads/main"}, {"GITHUB_REF": "refs/pull/7/merge"}
+CACHE = {"path": "artifacts/model", "key": "champion-abc"}
+
+
+def model_folder(root: Path, text: str) -> Path:
+    (root / "artifacts" / "model").mkdir(parents=True, exist_ok=True)
+    (root / "artifacts" / "model" / "model.json").write_text(text)
+    return root
+
+
+def test_a_cache_main_saved_is_restored_in_a_pull_request_run(tmp_path, github):
+    saved, _ = stub(
+        "actions/cache/save", CACHE, model_folder(tmp_path / "main", "trained at abc"), github, **MAIN
+    )
+    assert saved.returncode == 0 and "Cache saved with key: champion-abc" in saved.stdout
+    (tmp_path / "pr").mkdir()
+    restored, outputs = stub("actions/cache/restore", CACHE, tmp_path / "pr", github, **PULL)
+    assert restored.returncode == 0 and "Cache restored from key: champion-abc" in restored.stdout
+    assert outputs == {
+        "cache-primary-key": "champion-abc",
+        "cache-matched-key": "champion-abc",
+        "cache-hit": "true",
+    }
+    assert (tmp_path / "pr" / "artifacts" / "model" / "model.json").read_text() == "trained at abc"
+
+
+def test_a_pull_requests_cache_is_not_mains_and_a_key_is_saved_once(tmp_path, github):
+    """A PR run saves to its own ref: main never reads it; a second save of a key only warns."""
+    pr = model_folder(tmp_path / "pr", "forged")
+    assert stub("actions/cache/save", CACHE, pr, github, **PULL)[0].returncode == 0
+    (tmp_path / "main").mkdir()
+    restored, outputs = stub("actions/cache/restore", CACHE, tmp_path / "main", github, **MAIN)
+    assert "Cache not found for input keys: champion-abc" in restored.stdout and "cache-hit" not in outputs
+    again, _ = stub("actions/cache/save", CACHE, pr, github, **PULL)
+    assert again.returncode == 0 and "Unable to reserve cache with key champion-abc" in again.stdout
+    assert "::warning::Cache save failed." in again.stdout
+
+
+def test_cache_edge_cases_warn_or_miss_as_the_action_does(tmp_path, github):
+    (tmp_path / "empty").mkdir()
+    missing, _ = stub("actions/cache/save", CACHE, tmp_path / "empty", github, **MAIN)
+    assert missing.returncode == 0 and "::warning::Path Validation Error" in missing.stdout
+    stub("actions/cache/save", CACHE, model_folder(tmp_path / "main", "x"), github, **MAIN)
+    other_path, _ = stub(
+        "actions/cache/restore", {**CACHE, "path": "elsewhere"}, tmp_path / "empty", github, **MAIN
+    )
+    assert "Cache not found" in other_path.stdout  # the paths are part of the entry's version
+    failing, _ = stub("actions/cache/restore", {**CACHE, "key": "nope", "fail-on-cache-miss": "true"},
+                      tmp_path / "empty", github, **MAIN)  # fmt: skip
+    assert failing.returncode == 1 and "::error::Failed to restore cache entry." in failing.stdout
+    refused, _ = stub(
+        "actions/cache/restore", {**CACHE, "restore-keys": "champion-"}, tmp_path / "empty", github, **MAIN
+    )
+    assert refused.returncode == 1 and "does not replay input `restore-keys`" in refused.stdout

@@ -56,12 +56,12 @@ def lock_versions(project: Path) -> dict[str, list[str]]:
     return versions
 
 
-def review(project: Path, base: str, out: str) -> tuple[dict, str]:
+def review(project: Path, base: str, out: str, *cached: str) -> tuple[dict, str]:
     """The review as train.yml runs it: holdout, challenger here, champion at the base, compare."""
     holdout = f"{out}/holdout.csv"
     cli(project, "holdout", "--out", holdout)
     cli(project, "score", "--holdout", holdout, "--out", f"{out}/challenger")
-    cli(project, "score", "--holdout", holdout, "--out", f"{out}/champion", "--ref", base)
+    cli(project, "score", "--holdout", holdout, "--out", f"{out}/champion", "--ref", base, *cached)
     cli(project, "compare", "--holdout", holdout, "--champion", f"{out}/champion",
         "--challenger", f"{out}/challenger", "--base", base, "--out", out)  # fmt: skip
     record = json.loads((project / out / "comparison.json").read_text())
@@ -162,3 +162,22 @@ def test_release_check_build_and_serve(boosted, tmp_path):
     assert prediction["model"].startswith("my-ml-project-model:")
     if boosted["task"] == "classification":
         assert prediction["prediction"] in {"yes", "no"}
+
+
+def test_a_review_reuses_the_champion_main_trained(boosted):
+    """The release job's model of main's commit (artifacts/model, kept in a cache on GitHub) is the
+    champion of the next PR on that commit: predicted in the base's worktree and environment with
+    the base's trusted types, not trained again."""
+    project = boosted["project"]
+    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    run(["git", "checkout", "-q", "-b", "fewer-trees"], project)
+    edit_params(project, lambda p: p["train"]["candidates"]["boosted"]["params"].update(n_estimators=20))
+    commit(project, "fewer trees")
+    try:
+        record, comment = review(project, main, "reports/pr3", "--cached", "artifacts/model")
+    finally:
+        run(["git", "checkout", "-q", "main"], project)
+    status = record["champion"]["status"]
+    assert status["status"] == "ok" and status["source"] == "cache", status
+    restored = f"restored from the cache main's release job wrote for {main[:12]} (not retrained)"
+    assert f"Champion: {restored}" in comment

@@ -116,6 +116,33 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
     uploaded = json.loads((github.artifact("release", run_id=done.run_id) / "metrics.json").read_text())
     assert uploaded == released
 
+    # The release kept its model as the champion of the next pull request on this commit: that
+    # review restores it (main's cache, read from the PR's ref) and predicts, without training it.
+    (saved,) = done.calls("actions/cache/save")
+    assert saved == {"path": "artifacts/model", "key": f"champion-{sha}"}
+    project = merged["project"]
+    run(["git", "checkout", "-q", "-b", "deeper"], project)
+    deeper = {"estimator": "hist_gradient_boosting", "params": {"max_iter": 20, "max_depth": 3}}
+    edit_params(project, {"hist_gradient_boosting": deeper})
+    head = commit(project, "deeper trees")
+    run(["git", "checkout", "-q", "main"], project)
+    pull = {"number": 8, "base": {"sha": sha, "ref": "main"}, "head": {"sha": head, "ref": "deeper"}}
+    payload = {"pull_request": pull}
+    run(["git", "checkout", "-q", "deeper"], project)
+    try:
+        review = act(project, "train.yml", "pull_request", merged["tmp"] / "next", payload, github=github)
+    finally:
+        run(["git", "checkout", "-q", "main"], project)
+    assert review.returncode == 0, review.log[-4000:]
+    assert review.outputs("actions/cache/restore")[-1]["cache-hit"] == "true"
+    comment = (github.artifact("model-review", run_id=review.run_id) / "comment.md").read_text()
+    assert (
+        f"Champion: restored from the cache main's release job wrote for {sha[:12]} (not retrained)"
+        in comment
+    )
+    assert "Champion at" in review.log and "champion | " in review.log  # predicted in its own env...
+    assert f"Champion at {sha[:12]}: train" not in review.log  # ...and not trained
+
 
 def test_release_fails_when_the_model_differs_from_the_review(merged):
     reviewed = reviewed_metrics(merged)

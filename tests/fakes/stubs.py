@@ -605,7 +605,94 @@ def create_or_update_pull(state: dict, options: dict, base: str, result: dict, f
     return pull, created
 
 
+RESERVED = "another job may be creating this cache."
+CACHE_MISS_FAILS = "Exiting as fail-on-cache-miss is set"
+
+
+def cache_version(paths: list[str]) -> str:
+    """@actions/cache getCacheVersion: the paths (and compression) are part of an entry's identity, so a
+    restore that names other paths than the save misses."""
+    return hashlib.sha256("|".join([*paths, "zstd-without-long"]).encode()).hexdigest()[:16]
+
+
+def cache_entry(scope: str, key: str, paths: list[str]) -> Path:
+    github = FakeGitHub.from_env()
+    return github.root / "caches" / scope.replace("/", "%") / key.replace("/", "%") / cache_version(paths)
+
+
+def cache_paths(i: Inputs) -> list[str]:
+    """The `path` input, one literal path per line (files or folders under the workspace)."""
+    paths = [p.strip() for p in i.required("path").splitlines() if p.strip()]
+    if any(set(p) & set("*?[!~") for p in paths):
+        raise ActionFailed(f"the stub of {i.action} does not replay glob patterns in `path`: see tests/fakes")
+    return paths
+
+
+def cache_scopes() -> list[str]:
+    """GitHub's rule: a run restores caches of its own ref, then of the default branch (a pull
+    request's runs can also read its base branch's: the default branch here). It saves to its own."""
+    with FakeGitHub.from_env().transaction() as state:
+        default = f"refs/heads/{state['default_branch']}"
+    own = os.environ.get("GITHUB_REF", "")
+    return [own] if own == default else [own, default]
+
+
+def cache_save(i: Inputs) -> None:
+    """save/action.yml (saveImpl.ts, toolkit saveCacheV2): failures are warnings, never the step's."""
+    i.not_replayed("upload-chunk-size", "enableCrossOsArchive")
+    if not os.environ.get("GITHUB_REF"):
+        print(f"::warning::Event Validation Error: The event type {os.environ.get('GITHUB_EVENT_NAME')} "
+              "is not supported because it's not tied to a branch or tag ref.")  # fmt: skip
+        return
+    key, paths = i.required("key"), cache_paths(i)
+    found = [p for p in paths if (workspace() / p).exists()]
+    if not found:
+        print("::warning::Path Validation Error: Path(s) specified in the action for caching do(es) not "
+              "exist, hence no cache is being saved.")  # fmt: skip
+        print("::warning::Cache save failed.")
+        return
+    entry = cache_entry(cache_scopes()[0], key, paths)
+    if entry.exists():  # CreateCacheEntry refuses a key+version its scope already has
+        print(
+            f"Failed to save: Unable to reserve cache with key {key}, another job may be creating this cache."
+        )
+        print("::warning::Cache save failed.")
+        return
+    for path in found:
+        source, target = workspace() / path, entry / path
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    print(f"Cache saved with key: {key}")
+
+
+def cache_restore(i: Inputs) -> None:
+    """restore/action.yml (restoreImpl.ts with NullStateProvider): an exact key, or nothing."""
+    i.not_replayed("restore-keys", "lookup-only", "enableCrossOsArchive")
+    if not os.environ.get("GITHUB_REF"):
+        print(f"::warning::Event Validation Error: The event type {os.environ.get('GITHUB_EVENT_NAME')} "
+              "is not supported because it's not tied to a branch or tag ref.")  # fmt: skip
+        return
+    key, paths = i.required("key"), cache_paths(i)
+    set_outputs({"cache-primary-key": key})
+    entry = next((e for e in (cache_entry(s, key, paths) for s in cache_scopes()) if e.exists()), None)
+    if entry is None:  # `cache-hit` deliberately left unset (actions/cache#1466)
+        if i.boolean("fail-on-cache-miss", False):
+            raise ActionFailed(
+                f"Failed to restore cache entry. Exiting as fail-on-cache-miss is set. Input key: {key}"
+            )
+        print(f"Cache not found for input keys: {key}")
+        return
+    shutil.copytree(entry, workspace(), dirs_exist_ok=True)
+    set_outputs({"cache-matched-key": key, "cache-hit": "true"})
+    print(f"Cache restored from key: {key}")
+
+
 BEHAVIOURS = {
+    "actions/cache/restore": cache_restore,
+    "actions/cache/save": cache_save,
     "actions/upload-artifact": upload_artifact,
     "actions/download-artifact": download_artifact,
     "actions/create-github-app-token": create_github_app_token,

@@ -337,3 +337,52 @@ def test_the_no_skill_row_is_what_always_answering_the_majority_scores(params, h
         assert scored["accuracy"] == pytest.approx((y == metrics["no_skill"]["answer"]["prediction"]).mean())
     else:
         assert scored["mae"] == pytest.approx((y - metrics["no_skill"]["answer"]["prediction"]).abs().mean())
+
+
+def test_a_cached_champion_is_used_only_when_trained_at_that_very_commit(trained, tmp_path):
+    """main's release job caches its model per commit; a review reuses it only for that commit."""
+    record = json.loads((trained / "metrics.json").read_text(encoding="utf-8"))
+    cached = tmp_path / "cached"
+    shutil.copytree(trained, cached)
+
+    def trained_at(commit, dirty=False):
+        (cached / "metrics.json").write_text(
+            json.dumps({**record, "git": {"commit": commit, "dirty": dirty}})
+        )
+
+    sha = "a" * 40
+    trained_at(sha)
+    assert review.usable_cache(cached, sha) == (
+        True,
+        f"restored from the cache main's release job wrote for {sha[:12]}",
+    )
+    assert review.usable_cache(None, sha) == (False, "")
+    trained_at("b" * 40)
+    assert review.usable_cache(cached, sha) == (
+        False,
+        f"the cached champion was trained at {'b' * 12}, not {sha[:12]}",
+    )
+    trained_at(sha, dirty=True)
+    assert not review.usable_cache(cached, sha)[0]
+    assert review.usable_cache(tmp_path / "nothing", sha)[1].startswith(f"no cached champion for {sha[:12]}")
+
+
+def test_a_reused_champion_is_only_predicted_and_the_comment_says_so(monkeypatch, tmp_path):
+    ran = []
+
+    def stream(command, *_, **__):  # records which CLI verb the champion's environment would run
+        ran.append(command[command.index("-m") + 2])
+        return 0, []
+
+    monkeypatch.setattr(review, "stream", stream)
+    monkeypatch.setattr(review.shutil, "which", lambda name: f"/usr/bin/{name}")
+    why = "restored from the cache main's release job wrote for abc"
+    status = review.run_base(
+        tmp_path, "params.yaml", tmp_path / "h.csv", tmp_path / "out", "abc", reuse=True, why=why
+    )
+    assert ran == ["predict"] and status["source"] == "cache"
+    assert pr_comment.champion_source(status) == f"{why} (not retrained)"
+    ran.clear()
+    status = review.run_base(tmp_path, "params.yaml", tmp_path / "h.csv", tmp_path / "out", "abc" * 5)
+    assert ran == ["train", "predict"] and status["source"] == "trained"
+    assert pr_comment.champion_source(status) == f"trained at `{'abc' * 4}` in this run"

@@ -216,8 +216,13 @@ def holdout(params_path: Path, out: Path) -> None:
 @click.option(
     "--ref", help="Score the model of this git commit instead (the champion), in its own environment."
 )
+@path_option(
+    "--cached",
+    help="With --ref: a model folder trained at that commit before (main's release job caches one); "
+    "used instead of training when its record says so.",
+)
 @user_errors
-def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None) -> None:
+def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None, cached: Path | None) -> None:
     """Train and predict the holdout, here (challenger) or at --ref (champion); status.json says how."""
     from . import review
     from .settings import load_params
@@ -225,7 +230,7 @@ def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None) -> 
     if ref is None:
         status = review.score_here(load_params(params_path), holdout_file, out)
     else:
-        status = review.score_at_ref(ref, params_path, holdout_file, out)
+        status = review.score_at_ref(ref, params_path, holdout_file, out, cached)
     click.echo(f"{out}: {status['status']}" + (f" ({status['detail']})" if status["detail"] else ""))
 
 

@@ -306,6 +306,9 @@ def footer(record: dict, level: str) -> str:
         for name, key in (("Workflow run", "run"), ("Artifacts", "artifacts"))
         if key in links
     ]
+    status = record["champion"]["status"]
+    if status["status"] == "ok" and status.get("source"):
+        parts.append(f"Champion: {champion_source(status)}")
     gate, holdout = record["gate"], record["holdout"]
     alone = record["verdict"] in ABSOLUTE
     rows = holdout["rows"] if alone else holdout["compared"]
@@ -316,3 +319,12 @@ def footer(record: dict, level: str) -> str:
         f"▲ better, ▼ worse, · no significant change at {level}"
     )
     return " · ".join(parts)
+
+
+def champion_source(status: dict) -> str:
+    """Whether the champion was trained in this run or restored from main's cache, and why."""
+    ref = (status.get("ref") or "")[:12]
+    if status["source"] == "cache":
+        return f"{status['source_detail']} (not retrained)"
+    why = f"; {status['source_detail']}" if status.get("source_detail") else ""
+    return f"trained at `{ref}` in this run{why}"

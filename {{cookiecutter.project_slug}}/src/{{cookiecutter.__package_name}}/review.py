@@ -31,9 +31,9 @@ def write_holdout(params: Params, out: Path) -> dict:
 
 
 def write_status(
-    out: Path, status: str, detail: str = "", log_tail: str = "", ref: str | None = None
+    out: Path, status: str, detail: str = "", log_tail: str = "", ref: str | None = None, **more
 ) -> dict:
-    record = {"status": status, "detail": detail, "log_tail": log_tail, "ref": ref}
+    record = {"status": status, "detail": detail, "log_tail": log_tail, "ref": ref, **more}
     out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / STATUS_FILE, record)
     return record
@@ -49,12 +49,20 @@ def score_here(params: Params, holdout: Path, out: Path) -> dict:
     return write_status(out, "ok")
 
 
-def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path) -> dict:
-    """Train at git `ref` in a temporary worktree with that commit's own lock, then predict the holdout."""
+def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: Path | None = None) -> dict:
+    """Train at git `ref` in a temporary worktree with that commit's own lock, then predict the holdout.
+
+    `cached`: a model folder trained at `ref` before (main's release job keeps one per commit). When
+    its record says it was trained at exactly that commit from a clean tree, it is predicted with
+    instead of training again (in the same worktree and environment, so the base's code and trusted
+    types load it); otherwise the champion is trained, and status.json says why.
+    """
     project = params_path.resolve().parent
     top = git.run(project, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         return write_status(out, "failed", "not inside a git repository", top.stderr, ref)
+    sha = git.run(project, "rev-parse", "--verify", ref + "^{commit}").stdout.strip()
+    reuse, why = usable_cache(cached, sha)
     with tempfile.TemporaryDirectory(prefix="champion-") as tmp:
         tree = Path(tmp) / "tree"
         added = git.run(project, "worktree", "add", "--detach", str(tree), ref)
@@ -67,13 +75,38 @@ def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path) -> dict:
                 return write_status(
                     out, "missing", f"{ref} has no project yet: nothing to compare with", ref=ref
                 )
-            return run_base(base, params_path.name, holdout.resolve(), out.resolve(), ref)
+            if reuse:
+                shutil.copytree(cached, out / MODEL_DIR, dirs_exist_ok=True)
+            return run_base(base, params_path.name, holdout.resolve(), out.resolve(), ref, reuse, why)
         finally:
             git.run(project, "worktree", "remove", "--force", str(tree))
 
 
-def run_base(base: Path, params_name: str, holdout: Path, out: Path, ref: str) -> dict:
-    """`train` then `predict` with the base's code and locked dependencies."""
+def usable_cache(cached: Path | None, sha: str) -> tuple[bool, str]:
+    """Whether the cached model folder is the champion of commit `sha`, and if not, why."""
+    from . import artifacts, errors
+
+    if cached is None:
+        return False, ""
+    if not (cached / "model.json").is_file():
+        return False, f"no cached champion for {sha[:12]} (main's release job had not stored one)"
+    try:
+        trained_at = artifacts.read_training_record(cached)["git"]
+    except errors.ModelError as err:
+        return False, f"the cached champion was unreadable ({err})"
+    if trained_at.get("commit") != sha or trained_at.get("dirty") is not False:
+        return (
+            False,
+            f"the cached champion was trained at {str(trained_at.get('commit'))[:12]}, not {sha[:12]}",
+        )
+    return True, f"restored from the cache main's release job wrote for {sha[:12]}"
+
+
+def run_base(
+    base: Path, params_name: str, holdout: Path, out: Path, ref: str, reuse: bool = False, why: str = ""
+) -> dict:
+    """`train` (unless `reuse`: the model is already in out/model) then `predict`, with the base's code
+    and locked dependencies."""
     uv = shutil.which("uv")
     if uv is None:
         return write_status(out, "failed", "uv is not on PATH", ref=ref)
@@ -91,6 +124,8 @@ def run_base(base: Path, params_name: str, holdout: Path, out: Path, ref: str) -
             str(out / PREDICTIONS),
         ],
     }
+    if reuse:
+        del steps["train"]
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}}
     for name, command in steps.items():
         with progress.step(f"Champion at {ref[:12]}: {name}"):
@@ -98,7 +133,8 @@ def run_base(base: Path, params_name: str, holdout: Path, out: Path, ref: str) -
         if code != 0:
             detail = f"`{name}` failed at {ref} (exit {code})"
             return write_status(out, "failed", detail, "\n".join(log), ref)
-    return write_status(out, "ok", ref=ref)
+    source = "cache" if reuse else "trained"
+    return write_status(out, "ok", ref=ref, source=source, source_detail=why)
 
 
 def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, deque]:
