@@ -212,7 +212,7 @@ def test_deploy_refuses_to_start_without_what_it_needs(
         kubernetes_repo, tmp_path, "workflow_dispatch", {"inputs": {"image": image}}, kubectl, *args
     )
     assert done.returncode != 0
-    assert message in done.log
+    assert message in done.log, done.log[-3000:]  # the whole tail: a rare failure under load (see the note)
     assert not (kubectl / "calls.log").exists()  # stopped before kubectl ran
     assert done.github.gh_calls() == []  # an image given: no release looked up
 
@@ -261,7 +261,7 @@ def test_deploy_on_push_resolves_the_latest_release_image_then_needs_the_secret(
     ]
     resolved = re.findall(r"::set-output:: image=(\S+)", done.log)  # act logs each step output it sets
     assert resolved == [f"ghcr.io/acme/churn-model:{sha}"]  # the repository lower-cased
-    assert "The KUBE_CONFIG secret is not set" in done.log
+    assert "The KUBE_CONFIG secret is not set" in done.log, done.log[-3000:]
     assert not (kubectl / "calls.log").exists()
 
 
