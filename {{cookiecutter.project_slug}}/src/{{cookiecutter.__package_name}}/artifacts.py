@@ -1,27 +1,49 @@
 """The JSON records the loop writes and reads back, typed, each with one reader.
 
-metrics.json is a model's training record (training.py writes it into the model folder);
-comparison.json is a review's record (comparison.py). Readers check the shape with pydantic, so a
-file from another version or a broken artifact is named, not a KeyError later. Keys added since a
-file was written (a champion trained by older code) are NotRequired.
+model.json says what a saved model expects and predicts and metrics.json is its training record
+(both written into the model folder by training.py); comparison.json is a review's record
+(comparison.py). Readers check the shape, so a file from another version or a broken artifact is
+named, not a KeyError later. Keys added since a file was written (a champion trained by older
+code) are NotRequired, and model.json's unknown keys are ignored.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import (
-    Any,
-    NotRequired,  # pydantic needs these on Python < 3.12
-)
+from typing import Any, NotRequired
 
 from pydantic import TypeAdapter, ValidationError
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from .errors import ModelError
 
-METRICS_FILE, COMPARISON_FILE = "metrics.json", "comparison.json"
+META_FILE, METRICS_FILE, COMPARISON_FILE = "model.json", "metrics.json", "comparison.json"
 Values = dict[str, float | None]  # metric name -> value (None: undefined on those rows)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a saved model expects and predicts (model.json)."""
+
+    task: str
+    target: str
+    numeric: list[str]
+    categorical: list[str]
+    candidate: str
+    estimator: str
+    estimator_params: dict[str, Any]
+    classes: list[Any] = field(default_factory=list)
+    positive_class: Any = None
+    threshold: float | None = None  # binary: the positive class's probability that predicts it
+
+
+def read_info(model_dir: Path) -> ModelInfo:
+    """What a model folder's model expects and predicts, without loading the model."""
+    recorded = json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8"))
+    known = {f.name for f in fields(ModelInfo)}  # a newer version's keys are not ours to read
+    return ModelInfo(**{k: v for k, v in recorded.items() if k in known})
 
 
 class LeaderboardRow(TypedDict):

@@ -21,7 +21,6 @@ from . import (
     data,
     evaluation,
     git,
-    models,
     overlap,
     progress,
     reports,
@@ -63,7 +62,7 @@ def load_side(side: Path) -> dict:
         "status": status,
         "model": model,
         "predictions": data.read_table(side / review.PREDICTIONS),
-        "info": models.read_info(model),
+        "info": artifacts.read_info(model),
         "metrics": artifacts.read_training_record(model),
     }
 
@@ -158,7 +157,7 @@ def compare(
 
 
 def no_skill(
-    record: artifacts.TrainingRecord, y: pd.Series, names: list[str], info: models.ModelInfo
+    record: artifacts.TrainingRecord, y: pd.Series, names: list[str], info: artifacts.ModelInfo
 ) -> dict[str, float | None] | None:
     """What the challenger's dummy model (its constant answer) scores on the rows compared."""
     if "no_skill" not in record:

@@ -101,7 +101,7 @@ PRIMARY = {"classification": "roc_auc", "regression": "rmse"}
 
 def find(name: str, task: str) -> Metric:
     """The metric called `name` for `task`; ValueError naming the choices when there is none."""
-    metric = BUILT_IN.get(name) or _from_sklearn(name)
+    metric = _lookup(name)
     if metric is None:
         close = difflib.get_close_matches(name, names_for(task), n=3)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
@@ -122,7 +122,7 @@ def _sklearn_names() -> tuple[str, ...]:
 def names_for(task: str) -> list[str]:
     """Every metric name `task` can use: the built-in ones, then scikit-learn's."""
     found = [*BUILT_IN, *(n.removeprefix("neg_") for n in _sklearn_names())]
-    return [n for n in dict.fromkeys(found) if _entry(n, task) is not None]
+    return [n for n in dict.fromkeys(found) if getattr(_lookup(n), "task", None) == task]
 
 
 @cache
@@ -134,9 +134,9 @@ def _from_sklearn(name: str) -> Metric | None:
         return None
     scorer = _sklearn_metrics().get_scorer(name if sign == 1 else f"neg_{name}")
     module = getattr(getattr(scorer, "_score_func", None), "__module__", "")
-    task = "regression" if module.endswith("_regression") else "classification"
     if not module.endswith(("_regression", "_classification", "_ranking")):
         return None  # clustering and other scorers do not score predictions against a target
+    task = "regression" if module.endswith("_regression") else "classification"
     uses_labels = getattr(scorer, "_response_method", "predict") == "predict"
 
     def on_rows(y, preds, classes, positive, draws) -> np.ndarray:
@@ -224,10 +224,12 @@ def uses_labels(name: str) -> bool:
     return _entry(name).uses_labels
 
 
-def _entry(name: str, task: str | None = None) -> Metric | None:
-    metric = BUILT_IN.get(name) or _from_sklearn(name)
-    if task is not None:
-        return metric if metric is not None and metric.task == task else None
+def _lookup(name: str) -> Metric | None:
+    return BUILT_IN.get(name) or _from_sklearn(name)
+
+
+def _entry(name: str) -> Metric:
+    metric = _lookup(name)
     if metric is None:
         raise KeyError(f"unknown metric {name!r}")
     return metric

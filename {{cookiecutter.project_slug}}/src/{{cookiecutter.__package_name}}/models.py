@@ -15,10 +15,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import skops.io as sio
@@ -30,21 +28,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from . import overlap
-from .artifacts import METRICS_FILE
+from .artifacts import META_FILE, METRICS_FILE, ModelInfo, read_info
 from .data import write_json
 from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
-from .settings import Candidate
+from .settings import ALIASES, Candidate
 
-# The short names params.yaml may use instead of an import path.
-ALIASES: dict[tuple[str, str], str] = {
-    ("classification", "linear"): "sklearn.linear_model.LogisticRegression",
-    ("classification", "random_forest"): "sklearn.ensemble.RandomForestClassifier",
-    ("classification", "hist_gradient_boosting"): "sklearn.ensemble.HistGradientBoostingClassifier",
-    ("regression", "linear"): "sklearn.linear_model.Ridge",
-    ("regression", "random_forest"): "sklearn.ensemble.RandomForestRegressor",
-    ("regression", "hist_gradient_boosting"): "sklearn.ensemble.HistGradientBoostingRegressor",
-}
 IS_TASK = {"classification": is_classifier, "regression": is_regressor}
 # Types skops cannot prove safe on its own, reviewed for scikit-learn's pipelines. A candidate
 # that needs more fails at save time, naming the types to review and add to train.trusted_types.
@@ -53,7 +42,7 @@ TRUSTED_TYPES = [
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
 ]
-MODEL_FILE, META_FILE = "model.skops", "model.json"
+MODEL_FILE = "model.skops"
 # In BentoML's store (`build`): the service, its model, and the settings stored with the model.
 BENTO_NAME = "{{ cookiecutter.project_slug }}"
 MODEL_NAME = f"{BENTO_NAME}-model"
@@ -152,22 +141,6 @@ def predict_frame(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a saved model expects and predicts (model.json)."""
-
-    task: str
-    target: str
-    numeric: list[str]
-    categorical: list[str]
-    candidate: str
-    estimator: str
-    estimator_params: dict[str, Any]
-    classes: list[Any] = field(default_factory=list)
-    positive_class: Any = None
-    threshold: float | None = None  # binary: the positive class's probability that predicts it
-
-
 def save(
     model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir: Path, trusted: list[str]
 ) -> None:
@@ -213,13 +186,6 @@ def load(model_dir: Path, trusted: list[str]) -> tuple[Pipeline, ModelInfo]:
             f"{untrusted}"
         )
     return sio.loads(blob, trusted=[*TRUSTED_TYPES, *trusted]), read_info(model_dir)
-
-
-def read_info(model_dir: Path) -> ModelInfo:
-    """What a model folder's model expects and predicts, without loading the model."""
-    recorded = json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8"))
-    known = {f.name for f in fields(ModelInfo)}  # a newer version's keys are not ours to read
-    return ModelInfo(**{k: v for k, v in recorded.items() if k in known})
 
 
 def model_version(model_dir: Path) -> str:

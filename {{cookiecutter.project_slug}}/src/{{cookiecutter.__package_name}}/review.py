@@ -16,7 +16,8 @@ import tempfile
 from collections import deque
 from pathlib import Path
 
-from . import data, git, progress
+from . import artifacts, data, git, progress
+from .errors import ModelError
 from .settings import Params
 
 STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
@@ -84,15 +85,13 @@ def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: 
 
 def usable_cache(cached: Path | None, sha: str) -> tuple[bool, str]:
     """Whether the cached model folder is the champion of commit `sha`, and if not, why."""
-    from . import artifacts, errors
-
     if cached is None:
         return False, ""
-    if not (cached / "model.json").is_file():
+    if not (cached / artifacts.METRICS_FILE).is_file():
         return False, f"no cached champion for {sha[:12]} (main's release job had not stored one)"
     try:
         trained_at = artifacts.read_training_record(cached)["git"]
-    except errors.ModelError as err:
+    except ModelError as err:
         return False, f"the cached champion was unreadable ({err})"
     if trained_at.get("commit") != sha or trained_at.get("dirty") is not False:
         return (

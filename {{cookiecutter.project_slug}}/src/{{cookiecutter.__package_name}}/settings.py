@@ -27,7 +27,16 @@ from .errors import ParamsError
 
 Task = Literal["classification", "regression"]
 Name = Annotated[str, Field(min_length=1)]
-ALIASES = ("linear", "random_forest", "hist_gradient_boosting")  # models.ALIASES: scikit-learn's
+# The short names params.yaml may use instead of an import path.
+ALIASES: dict[tuple[str, str], str] = {  # (task, alias): import path
+    ("classification", "linear"): "sklearn.linear_model.LogisticRegression",
+    ("classification", "random_forest"): "sklearn.ensemble.RandomForestClassifier",
+    ("classification", "hist_gradient_boosting"): "sklearn.ensemble.HistGradientBoostingClassifier",
+    ("regression", "linear"): "sklearn.linear_model.Ridge",
+    ("regression", "random_forest"): "sklearn.ensemble.RandomForestRegressor",
+    ("regression", "hist_gradient_boosting"): "sklearn.ensemble.HistGradientBoostingRegressor",
+}
+ALIAS_NAMES = list(dict.fromkeys(alias for _, alias in ALIASES))
 IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")  # module.Class
 ParamValue = int | float | str | bool | None
 RELATIVE = re.compile(r"\d+(\.\d+)?\s*%")  # a tolerance relative to the champion, e.g. "1%"
@@ -56,7 +65,7 @@ class Split(Strict):
 
 class Candidate(Strict):
     estimator: Name = Field(
-        description=f"one of {list(ALIASES)}, or a scikit-learn-compatible estimator by import path "
+        description=f"one of {ALIAS_NAMES}, or a scikit-learn-compatible estimator by import path "
         "(e.g. sklearn.ensemble.ExtraTreesClassifier, lightgbm.LGBMClassifier)"
     )
     params: dict[str, ParamValue] = Field(default_factory=dict)
@@ -64,8 +73,8 @@ class Candidate(Strict):
     @field_validator("estimator")
     @classmethod
     def _alias_or_import_path(cls, value: str) -> str:
-        if value not in ALIASES and IMPORT_PATH.fullmatch(value) is None:
-            raise ValueError(f"{value!r}: use one of {list(ALIASES)} or an import path such as module.Class")
+        if value not in ALIAS_NAMES and IMPORT_PATH.fullmatch(value) is None:
+            raise ValueError(f"{value!r}: use one of {ALIAS_NAMES} or an import path such as module.Class")
         return value
 
 

@@ -51,7 +51,8 @@ def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: lis
         candidate = params.train.candidates[name]
         seed = params.train.seed
         pipeline = models.build_pipeline(name, candidate, params.task, numeric, categorical, seed)
-        row = cross_validate(params, name, pipeline, (X, y), classes, positive, setting)
+        check = None if models.is_alias(params, name) else params.train.trusted_types
+        row = cross_validate(params, name, pipeline, (X, y), classes, positive, setting, check)
         board.append({"candidate": name, "estimator": candidate.estimator, **row})
     direction = evaluation.direction(params.train.primary_metric)
     # Best first; ties keep the order of params.yaml.
@@ -59,12 +60,13 @@ def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: lis
 
 
 def cross_validate(
-    params: Params, name: str, pipeline, train: tuple, classes: list, positive, setting
+    params: Params, name: str, pipeline, train: tuple, classes: list, positive, setting, trusted=None
 ) -> dict:
     """The pipeline's fold scores on the train split, and the threshold they were scored at.
 
     `setting` {maximise: metric}: the threshold that maximises the metric on the out-of-fold
     predictions of all folds; a number: that threshold; None: the estimator's own decision.
+    `trusted`: check on the first fold that the model holds only these (and scikit-learn's) types.
     """
     X, y = train
     metric, folds = params.train.primary_metric, folds_for(params)
@@ -79,9 +81,9 @@ def cross_validate(
                     model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
                 except InvalidParameterError as err:  # a known parameter with a value it refuses
                     raise ParamsError(f"train.candidates.{name}.params: {err}") from None
-                if fold == 1 and name in params.train.candidates and not models.is_alias(params, name):
+                if fold == 1 and trusted is not None:
                     # Before the long part: a candidate that could win must be one we can save and load.
-                    models.check_trusted(model, params.train.trusted_types, f"train.candidates.{name}")
+                    models.check_trusted(model, trusted, f"train.candidates.{name}")
                 preds = models.predict_frame(model, X.iloc[check_rows])
                 out_of_fold.append((y.iloc[check_rows], preds))
                 if known_per_fold:
