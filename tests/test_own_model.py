@@ -107,7 +107,16 @@ def test_train_names_the_types_to_trust_and_nothing_else(boosted):
     assert not any(name.startswith("sklearn.") for name in boosted["trusted"])
 
 
-def test_review_of_the_pr_that_adds_it(boosted):
+def test_the_loop_with_it(boosted, tmp_path):
+    """One story, its steps in order: each needs the one before, and pytest-xdist may hand separate
+    tests of a module to different workers, each with its own fixture."""
+    review_of_the_pr_that_adds_it(boosted)
+    review_whose_champion_is_the_boosted_model(boosted)
+    release_check_build_and_serve(boosted, tmp_path)
+    a_review_reuses_the_champion_main_trained(boosted)
+
+
+def review_of_the_pr_that_adds_it(boosted):
     project = boosted["project"]
     record, comment = review(project, boosted["main"], "reports/pr1")
     assert record["challenger"]["chosen"] == "boosted"
@@ -126,7 +135,7 @@ def assert_metric_row(comment: str, task: str) -> None:
     assert "undefined" not in row and re.search(r"\[[−+]\d\.\d{4}, [−+]\d\.\d{4}\]", row), row
 
 
-def test_review_whose_champion_is_the_boosted_model(boosted):
+def review_whose_champion_is_the_boosted_model(boosted):
     """After the merge, the champion is trained at main in its own environment, trusting main's types."""
     project = boosted["project"]
     run(["git", "checkout", "-q", "main"], project)
@@ -143,7 +152,7 @@ def test_review_whose_champion_is_the_boosted_model(boosted):
     run(["git", "checkout", "-q", "main"], project)
 
 
-def test_release_check_build_and_serve(boosted, tmp_path):
+def release_check_build_and_serve(boosted, tmp_path):
     """On main after the merge: retrain, match the review, card, bento, and a prediction over HTTP."""
     project = boosted["project"]
     cli(project, "train")
@@ -164,7 +173,7 @@ def test_release_check_build_and_serve(boosted, tmp_path):
         assert prediction["prediction"] in {"yes", "no"}
 
 
-def test_a_review_reuses_the_champion_main_trained(boosted):
+def a_review_reuses_the_champion_main_trained(boosted):
     """The release job's model of main's commit (artifacts/model, kept in a cache on GitHub) is the
     champion of the next PR on that commit: predicted in the base's worktree and environment with
     the base's trusted types, not trained again."""
