@@ -137,6 +137,7 @@ def test_drift_reads_current_data_from_postgresql(installed, postgres_url, tmp_p
         "query": "SELECT * FROM predictions WHERE logged_at >= :since",
         "window_days": 7,
     }
+    params["drift"]["sample_size"] = 1000  # fewer than the window's rows: sampled in the database
     (project / "params-pg.yaml").write_text(yaml.safe_dump(params))
     run([UV, "run", "--locked", "python", "-c", LOAD_CURRENT], project, DRIFT_DATABASE_URL=postgres_url)
 
@@ -145,5 +146,7 @@ def test_drift_reads_current_data_from_postgresql(installed, postgres_url, tmp_p
     record = json.loads((tmp_path / "drift" / "drift.json").read_text())
     assert record["source"] == "the database in $DRIFT_DATABASE_URL (last 7 days)"
     assert record["sample_sizes"]["current"]["rows"] == 2000  # the 60-day-old rows are outside the window
+    assert 900 <= record["sample_sizes"]["current"]["read"] <= 1100  # only the sample left the database
+    assert record["retraining"]["counted"] and record["retraining"]["labelled"] == 2000
     assert record["dataset_drift"] is True  # the later period of the bank data drifted for real
     assert "Data drift" in done.stdout

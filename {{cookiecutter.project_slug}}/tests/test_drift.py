@@ -73,7 +73,7 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     shown = sorted(named)[: pkg("charts").MAX_DRIFT_CHARTS]
     assert [c["title"] for c in record["charts"]] == [f"{c}: reference vs current" for c in shown]
     assert summary.count("```mermaid") == len(shown) and "### Drifted features" in summary
-    assert record["sample_sizes"]["current"] == {"rows": 3000, "valid": 3000, "used": 3000}
+    assert record["sample_sizes"]["current"] == {"rows": 3000, "read": 3000, "valid": 3000, "used": 3000}
     assert record["retraining"]["labelled"] == 3000 and record["addable_rows"] == 3000
     assert "**3,000** of the 3,000 labelled current rows (with `" in summary
     assert (out / "drift.html").stat().st_size > 100_000  # Evidently's self-contained report
@@ -231,6 +231,59 @@ def test_sql_source_reads_only_the_time_window(tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
     source = settings.SqlSource.model_validate(sqlite_source(db))
     assert sorted(sources.read_sql(source)["x"]) == [1, 2]  # the 30-day-old row is outside the window
+
+
+def test_a_large_sql_source_is_sampled_in_the_database(tmp_path, monkeypatch):
+    """More rows than drift.sample_size: only about that many leave the database, seeded, evenly spread."""
+    db, target, now = tmp_path / "current.db", real_params().data.target, datetime.now(UTC)
+    rows = pd.DataFrame({"x": range(20_000), target: [None, 1, 0, None] * 5_000, "logged_at": now})
+    old = pd.DataFrame({"x": [-1] * 500, target: 1, "logged_at": now - timedelta(days=30)})
+    with sqlite3.connect(db) as connection:
+        pd.concat([rows, old]).to_sql("predictions", connection, index=False)
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    project = realistic_project(tmp_path / "project", sqlite_source(db))
+
+    def sample(seed: int, size: int = 2_000):
+        raw = json.loads(project.read_text())
+        raw["drift"] |= {"sample_size": size, "seed": seed}
+        project.write_text(json.dumps(raw))
+        return sources.sample_current(settings.load_params(project))
+
+    window = sample(seed=0)
+    assert window.sampled and window.total == 20_000 and window.labelled == 10_000  # counted in the database
+    assert 1_900 <= len(window.rows) <= 2_100  # what the query transferred
+    assert window.rows["x"].min() >= 0 and list(window.rows.columns) == ["x", target, "logged_at"]
+    assert abs(window.rows["x"].mean() - 10_000) < 500  # spread over the whole window
+    assert sample(seed=0).rows["x"].tolist() == window.rows["x"].tolist()  # seeded
+    assert sample(seed=1).rows["x"].tolist() != window.rows["x"].tolist()
+    everything = sample(seed=0, size=50_000)  # no larger than the sample: all of it
+    assert not everything.sampled and sorted(everything.rows["x"]) == list(range(20_000))
+
+
+def test_drift_on_a_sampled_database_reports_what_it_read(drifted, tmp_path, monkeypatch):
+    """The verdict from the database's sample; labelled rows counted there for the retraining PR."""
+    batch = data.read_table(drifted[0].parent / "current" / "b.csv").assign(logged_at=datetime.now(UTC))
+    with sqlite3.connect(tmp_path / "current.db") as connection:
+        batch.to_sql("predictions", connection, index=False)
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{tmp_path / 'current.db'}")
+    params = realistic_project(tmp_path / "project", sqlite_source(tmp_path / "current.db"))
+    raw = json.loads(params.read_text())
+    raw["drift"] |= {"sample_size": 1_000, "min_rows": 500}
+    params.write_text(json.dumps(raw))
+    result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
+    assert result.exit_code == 0, explain(result)
+    record = json.loads((tmp_path / "out" / "drift.json").read_text())
+    current = record["sample_sizes"]["current"]
+    assert current["rows"] == 3_000 and 900 <= current["read"] <= 1_100 and record["dataset_drift"] is True
+    assert record["retraining"]["counted"] and record["addable_rows"] == 3_000
+    assert (tmp_path / "github_output").read_text() == "drift=true\nlabels=3000\n"
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert f"({current['read']:,} read, sampled in the database from 3,000)" in summary
+    assert (
+        "**3,000** of the 3,000 current rows in the database in $TEST_DRIFT_DB (last 7 days) have `"
+        in summary
+    )
+    assert "3000 labelled rows may be added" in result.stdout
 
 
 def test_sql_source_errors_name_the_variable_never_the_url(tmp_path, monkeypatch):

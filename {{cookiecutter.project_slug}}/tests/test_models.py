@@ -90,7 +90,7 @@ def test_every_candidate_saves_with_trusted_types_only(task, estimator, tmp_path
     X = pd.DataFrame({"x": rng.random(60), "colour": rng.choice(["red", "blue"], 60)})
     y = X["x"] > 0.5 if task == "classification" else X["x"] * 3
     candidate = settings.Candidate(estimator=estimator, params={"max_iter": 5} if "hist" in estimator else {})
-    pipeline = models.build_pipeline("c", candidate, task, ["x"], ["colour"], seed=0).fit(X, y)
+    pipeline = models.fit(models.build_pipeline("c", candidate, task, ["x"], ["colour"], seed=0), X, y)
     info = models.ModelInfo(task, "y", ["x"], ["colour"], "c", estimator, {})
     models.save(pipeline, info, {"ok": True}, [True, False], tmp_path, [])
     loaded, loaded_info = models.load(tmp_path, [])

@@ -265,3 +265,59 @@ def test_an_estimator_with_untrusted_types_names_them_and_where_to_allow_them(ow
     edit_params(own_project, lambda raw: raw["train"].update(trusted_types=trusted))
     result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
     assert result.exit_code == 0, explain(result)
+
+
+def test_cross_validates_on_a_seeded_sample_and_fits_on_every_row(own_project, tmp_path):
+    """train.cv_rows bounds the rows cross-validated on (by class); the chosen model fits on all."""
+    params = pkg("settings").load_params(own_project)
+    train_rows = data.split(data.load_training_data(params), params).train
+    limit = len(train_rows) // 3
+    edit_params(own_project, lambda raw: raw["train"].update(cv_rows=limit))
+    runs = []
+    for name in ("model", "again"):
+        result = invoke("train", "--params", own_project, "--out", tmp_path / name)
+        assert result.exit_code == 0, explain(result)
+        runs.append(json.loads((tmp_path / name / "metrics.json").read_text(encoding="utf-8")))
+    metrics = runs[0]
+    assert metrics["cv"]["rows"] == limit and metrics["train"]["rows"] == len(train_rows)
+    folds = metrics["cv"]["folds"]
+    assert (
+        f"({folds} folds of a {limit:,}-row sample of the {len(train_rows):,} training rows)" in result.stdout
+    )
+    assert f"Fitting {metrics['chosen']} on the {len(train_rows):,} training rows" in result.stderr
+    assert runs[1]["cv"] == metrics["cv"] and runs[1]["holdout"] == metrics["holdout"]  # seeded
+    if params.task == "classification":  # every class keeps its share of the rows
+        y = train_rows[params.data.target]
+        _, y_cv = training.cv_sample(pkg("settings").load_params(own_project), train_rows, y)
+        assert (y_cv.value_counts(normalize=True) - y.value_counts(normalize=True)).abs().max() < 0.01
+
+
+def test_a_saved_forest_predicts_on_one_core(own_project, tmp_path):
+    """Ensembles fit on every core, but a service worker must not spread one row over threads."""
+    params = pkg("settings").load_params(own_project)
+    kind = "Classifier" if params.task == "classification" else "Regressor"
+    forest = {"estimator": f"sklearn.ensemble.RandomForest{kind}", "params": {"n_estimators": 10}}
+    edit_params(own_project, lambda raw: raw["train"].update(candidates={"forest": forest}))
+    numeric, categorical = data.feature_columns()
+    candidate = pkg("settings").load_params(own_project).train.candidates["forest"]
+    built = models.build_pipeline("forest", candidate, params.task, numeric, categorical, seed=0)
+    assert built[-1].n_jobs == -1
+    result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
+    assert result.exit_code == 0, explain(result)
+    model, _ = models.load(tmp_path / "model", [])
+    final = model[-1]
+    forest = final.estimator_ if hasattr(final, "threshold") else final  # a decision threshold wraps it
+    assert type(forest).__name__ == f"RandomForest{kind}" and forest.n_jobs is None
+
+
+def test_histogram_boosting_splits_on_categories_itself(params):
+    """One code per category (not one column each), and the estimator told which columns they are."""
+    numeric, categorical = data.feature_columns()
+    candidate = pkg("settings").Candidate(estimator="hist_gradient_boosting", params={})
+    pipeline = models.build_pipeline("hgb", candidate, params.task, numeric, categorical, seed=0)
+    if not categorical:
+        pytest.skip("no categorical features")
+    sample = data.validate(data.read_table(params.data_path), pkg("schema").TrainingData, "sample")
+    encoded = pipeline[:-1].fit_transform(sample[numeric + categorical])
+    assert encoded.shape[1] == len(numeric) + len(categorical)
+    assert pipeline[-1].categorical_features == list(range(len(categorical)))

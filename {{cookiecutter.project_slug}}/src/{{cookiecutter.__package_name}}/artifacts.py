@@ -57,8 +57,16 @@ class LeaderboardRow(TypedDict):
 
 class CrossValidation(TypedDict):
     folds: int
+    rows: NotRequired[int]  # the rows cross-validated on (train.cv_rows), when recorded
     metric: str
     leaderboard: list[LeaderboardRow]
+
+
+def cv_scope(cv: CrossValidation, train_rows: int) -> str:
+    """What the candidates were cross-validated on, in words: "5 folds of the 32,315 training rows"."""
+    rows = cv.get("rows", train_rows)
+    sample = f"a {rows:,}-row sample of " if rows < train_rows else ""
+    return f"{cv['folds']} folds of {sample}the {train_rows:,} training rows"
 
 
 class Scores(TypedDict):

@@ -153,12 +153,14 @@ def infer_schema(data_file: Path, target: str, row_key, ignore, task, params_pat
 @user_errors
 def train(params_path: Path, out: Path) -> None:
     """Cross-validate the candidates on the train split, fit the best, score it on the holdout."""
+    from .artifacts import cv_scope
     from .settings import load_params
     from .training import train as run
 
     metrics = run(load_params(params_path), out)
     board = metrics["cv"]["leaderboard"]
-    click.echo(f"Cross-validated {metrics['cv']['metric']} ({metrics['cv']['folds']} folds):")
+    scope = cv_scope(metrics["cv"], metrics["train"]["rows"])
+    click.echo(f"Cross-validated {metrics['cv']['metric']} ({scope}):")
     no_skill = metrics["no_skill"]
     for row in [*board, {"candidate": "(no skill)", **no_skill["cv"]}]:
         mark = "*" if row["candidate"] == metrics["chosen"] else " "
@@ -287,9 +289,10 @@ def drift(params_path: Path, out: Path) -> None:
         click.echo((out / "summary.md").read_text(encoding="utf-8"))
         return
     verdict = "Data drift" if record["dataset_drift"] else "No data drift"
+    can = "may" if record["retraining"].get("counted") else "can"
     click.echo(
         f"{verdict}: {record['drifted']} of {len(record['columns'])} features drifted; "
-        f"{record['addable_rows']} labelled rows can be added to the training data. Reports in {out}"
+        f"{record['addable_rows']} labelled rows {can} be added to the training data. Reports in {out}"
     )
 
 

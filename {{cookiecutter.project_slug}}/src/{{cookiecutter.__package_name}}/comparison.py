@@ -136,6 +136,7 @@ def compare(
         "challenger": {
             "chosen": challenger["metrics"]["chosen"],
             "cv": challenger["metrics"]["cv"],
+            "train_rows": challenger["metrics"]["train"]["rows"],
             "threshold": info.threshold,
             "threshold_maximises": challenger["metrics"].get("threshold_maximises"),
             "no_skill_cv": challenger["metrics"].get("no_skill", {}).get("cv"),

@@ -107,12 +107,14 @@ def check(params: Params, out: Path) -> dict:
     source has no current rows yet (a fresh repository) and "too-few-rows" when fewer than
     `drift.min_rows` rows match the schema (too noisy to judge; more data will come). A source that
     cannot be read, or current data without any feature column, is an error instead.
-    `addable_rows` is what `retrain-data` would add (retraining.intake, the same rules).
+    `addable_rows` is what `retrain-data` would add (retraining.intake, the same rules), or, when the
+    database was sampled, its labelled rows (counted there; retrain-data reads them to decide).
     """
     source = sources.describe(params.drift.source)
     with progress.step(f"Reading current data ({source})") as note:
-        current_raw = sources.load_current(params)
-        note["result"] = f"{len(current_raw):,} rows"
+        window = sources.sample_current(params)
+        current_raw = window.rows
+        note["result"] = f"{len(current_raw):,} rows" + (f" of {window.total:,}" if window.sampled else "")
     if current_raw.empty:
         setup = params.drift.source.model_dump()
         record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
@@ -123,15 +125,18 @@ def check(params: Params, out: Path) -> dict:
         note["result"] = f"{valid:,} of {len(current_raw):,} usable"
     with progress.step("Reading the training data (the reference)"):
         reference = data.load_training_data(params)
-    with progress.step("Finding labelled rows to retrain on") as note:
-        found = retraining.intake(params, current_raw, reference)
-        note["result"] = f"{found.counts['addable']:,} addable"
+    if window.sampled:  # what retrain-data would add is decided there, reading every labelled row
+        found = retraining.Intake.counted(window.total, window.labelled)
+    else:
+        with progress.step("Finding labelled rows to retrain on") as note:
+            found = retraining.intake(params, current_raw, reference)
+            note["result"] = f"{found.counts['addable']:,} addable"
     record = {
         "source": source,
         "min_rows": params.drift.min_rows,
         "sample_sizes": {
             "reference": {"rows": len(reference), "used": min(len(reference), size)},
-            "current": {"rows": len(current_raw), "valid": valid, "used": len(current)},
+            "current": {"rows": window.total, "read": len(current_raw), "valid": valid, "used": len(current)},
         },
         "validation": {
             "failures": sum(len(f) for f in failures),

@@ -46,6 +46,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
         example=json.dumps({"records": example}, indent=2),
         model_tag=f"{models.MODEL_NAME}:{models.model_version(model_dir)}",
         max_records=records.MAX_RECORDS,
+        cv_scope=artifacts.cv_scope(metrics["cv"], metrics["train"]["rows"]),
     )
 
 

@@ -18,6 +18,7 @@ import inspect
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import skops.io as sio
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
@@ -25,7 +26,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from . import overlap
 from .artifacts import META_FILE, METRICS_FILE, ModelInfo, read_info
@@ -41,6 +42,10 @@ TRUSTED_TYPES = [
     "numpy.dtype",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
+    # Histogram gradient boosting on native categories keeps a preprocessor of its own that calls
+    # scikit-learn's check_array through a partial (skops checks the partial's function separately).
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
 ]
 MODEL_FILE = "model.skops"
 # In BentoML's store (`build`): the service, its model, and the settings stored with the model.
@@ -90,7 +95,11 @@ def build_pipeline(
         )
     if "random_state" in allowed:
         estimator.set_params(random_state=seed)
+    if "n_jobs" in allowed and cls.__module__.startswith("sklearn.ensemble"):
+        estimator.set_params(n_jobs=-1)  # members fit on every core (a random forest: 2x on 2); see `save`
     estimator.set_params(**candidate.params)
+    if "categorical_features" in allowed and "categorical_features" not in candidate.params:
+        return native_categories(estimator, numeric, categorical)
     preprocess = ColumnTransformer(
         [
             ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
@@ -105,6 +114,37 @@ def build_pipeline(
         ]
     )
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+
+
+def native_categories(estimator: BaseEstimator, numeric: list[str], categorical: list[str]) -> Pipeline:
+    """For estimators that split on categories themselves (histogram gradient boosting): one code per
+    category instead of one column per category, and missing values left to the estimator.
+
+    2.6x faster than one-hot encoding at 800k rows, with the same accuracy (BENCHMARKS.md).
+    """
+    codes = OrdinalEncoder(
+        handle_unknown="use_encoded_value",
+        unknown_value=np.nan,  # a category never seen in training: treated as missing
+        max_categories=255,  # the most a histogram estimator can split on; the rarest share one code
+    )
+    preprocess = ColumnTransformer([("categorical", codes, categorical), ("numeric", "passthrough", numeric)])
+    estimator.set_params(categorical_features=list(range(len(categorical))) or None)
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+
+
+def fit(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> Pipeline:
+    """Fit on every core the estimator can use, then predict on one.
+
+    One core: a random forest that spreads a service's one-row request over threads answers in 22 ms
+    instead of 4, and its threads add up the trees' votes in no fixed order, so the same model's
+    scores would differ in the last digits from run to run.
+    """
+    pipeline.fit(X, y)
+    final = pipeline[-1]
+    for estimator in (final, getattr(final, "estimator_", None)):  # and a threshold's fitted model
+        if estimator is not None and "n_jobs" in estimator.get_params(deep=False):
+            estimator.set_params(n_jobs=None)
+    return pipeline
 
 
 def with_threshold(pipeline: Pipeline, threshold: float | None, positive) -> Pipeline:

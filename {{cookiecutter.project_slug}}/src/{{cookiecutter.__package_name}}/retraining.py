@@ -33,6 +33,12 @@ class Intake:
     counts: dict[str, int]  # current, labelled, unlabelled, invalid, known, repeated, addable
     failures: pd.DataFrame | None  # pandera's failure cases of the labelled rows
 
+    @classmethod
+    def counted(cls, current: int, labelled: int) -> Intake:
+        """Only counted in the database (the drift check's sample): every labelled row may be addable."""
+        counts = {"current": current, "labelled": labelled, "unlabelled": current - labelled}
+        return cls(pd.Index([]), {**counts, "addable": labelled, "counted": True}, None)
+
     def summary(self) -> dict:
         """JSON-ready: the counts and the failure table (as `validate` shows it)."""
         table = data.failure_summary(self.failures) if self.failures is not None else []

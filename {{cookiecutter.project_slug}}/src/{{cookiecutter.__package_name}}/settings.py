@@ -85,6 +85,12 @@ class Maximise(Strict):
 class Train(Strict):
     seed: int
     cv_folds: int = Field(ge=2, le=20)
+    cv_rows: int | None = Field(
+        default=None,
+        ge=100,
+        description="cross-validate on at most this many rows of the train split (a seeded sample, "
+        "by class); the chosen candidate is then fit on all of them. null: every row",
+    )
     primary_metric: Name
     threshold: float | Maximise | None = Field(
         default=None,

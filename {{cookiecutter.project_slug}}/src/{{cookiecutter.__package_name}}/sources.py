@@ -8,6 +8,8 @@ the repository. Any SQLAlchemy URL works; SQLite (`sqlite:///path.db`) and Postg
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,10 @@ import pandas as pd
 from .data import READERS, feature_columns, read_table
 from .errors import DataError
 from .settings import FileSource, Params, SqlSource
+
+# The database's sample: rows whose number, hashed (Knuth's multiplicative hash) and turned by the
+# seed, falls in the first sample_size / rows of the hash space.
+MULTIPLIER, HASH_SPACE, ROW_NUMBER = 2_654_435_761, 2**32, "drift_sample_row_"
 
 
 def describe(source: FileSource | SqlSource) -> str:
@@ -51,7 +57,59 @@ def read_files(root: Path, source: FileSource) -> pd.DataFrame:
     return frame.astype({c: "category" for c in categorical if c in frame.columns})
 
 
+@dataclass(frozen=True)
+class Current:
+    """The drift check's current rows: all of them, or a sample drawn in the database."""
+
+    rows: pd.DataFrame
+    total: int  # rows in the source
+    labelled: int | None = None  # when sampled: rows with the target in the whole source, counted there
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.rows) < self.total
+
+
+def sample_current(params: Params) -> Current:
+    """Current rows for the drift check. A database larger than `drift.sample_size` is sampled in
+    the database (seeded), so only the sample is transferred; files are read whole (drift samples them)."""
+    source = params.drift.source
+    if isinstance(source, FileSource):
+        rows = read_files(params.root, source)
+        return Current(rows, len(rows))
+    with connect(source) as (connection, query):
+        return sample_sql(connection, query, params.drift.sample_size, params.drift.seed, params.data.target)
+
+
+def sample_sql(connection, query, size: int, seed: int, target: str) -> Current:
+    """At most about `size` rows of the query, chosen in the database by a seeded hash of each row's
+    number (evenly spread, deterministic for the query's row order), with the counts of the whole."""
+    from sqlalchemy import column, func, literal_column, select
+
+    probe = select(literal_column("*")).select_from(query.columns().subquery("current_rows")).limit(0)
+    names = list(connection.execute(probe).keys())
+    window = query.columns(*(column(name) for name in names)).subquery("current_rows")
+    counts = [func.count(), func.count(window.c[target]) if target in names else literal_column("0")]
+    total, labelled = connection.execute(select(*counts).select_from(window)).one()
+    if total <= size:
+        return Current(pd.read_sql(select(*window.c), connection), total)
+    numbered = select(*window.c, func.row_number().over().label(ROW_NUMBER)).subquery("numbered")
+    cutoff = int(size / total * HASH_SPACE)
+    picked = select(*(numbered.c[name] for name in names)).where(
+        (numbered.c[ROW_NUMBER] * MULTIPLIER + seed * MULTIPLIER % HASH_SPACE) % HASH_SPACE < cutoff
+    )
+    return Current(pd.read_sql(picked, connection), total, labelled)
+
+
 def read_sql(source: SqlSource, now: datetime | None = None) -> pd.DataFrame:
+    """Every row the query returns (what retrain-data adds from)."""
+    with connect(source, now) as (connection, query):
+        return pd.read_sql(query, connection)
+
+
+@contextmanager
+def connect(source: SqlSource, now: datetime | None = None):
+    """A connection to the source's database and its query with `:since` bound; errors name the source."""
     from sqlalchemy import DateTime, bindparam, create_engine, text
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -67,12 +125,12 @@ def read_sql(source: SqlSource, now: datetime | None = None) -> pd.DataFrame:
         engine = create_engine(url)
     except (ArgumentError, ImportError) as err:
         raise DataError(f"drift.source: ${source.url_env} is not a usable SQLAlchemy URL: {err}") from None
-    query = text(source.query)
+    query = text(source.query.strip().rstrip(";"))  # a subquery of the sampling queries
     if ":since" in source.query:  # typed, so every database compares it as a timestamp
         query = query.bindparams(bindparam("since", value=since, type_=DateTime(timezone=True)))
     try:
         with engine.connect() as connection:
-            return pd.read_sql(query, connection)
+            yield connection, query
     except SQLAlchemyError as err:
         reason = getattr(err, "orig", None) or err  # the driver's own message, without SQLAlchemy's noise
         raise DataError(f"drift.source: the query on ${source.url_env} failed: {reason}") from None

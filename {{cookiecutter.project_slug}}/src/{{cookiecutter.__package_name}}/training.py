@@ -18,6 +18,7 @@ from sklearn.base import clone
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
+from sklearn.utils import resample
 from sklearn.utils._param_validation import InvalidParameterError  # raised by every estimator since 1.2
 
 from . import data, evaluation, git, models, progress, schema
@@ -78,7 +79,7 @@ def cross_validate(
         for fold, (fit_rows, check_rows) in enumerate(folds.split(X, y), start=1):
             with progress.step(f"  {name} fold {fold}/{folds.n_splits}", announce=False) as note:
                 try:
-                    model = clone(pipeline).fit(X.iloc[fit_rows], y.iloc[fit_rows])
+                    model = models.fit(clone(pipeline), X.iloc[fit_rows], y.iloc[fit_rows])
                 except InvalidParameterError as err:  # a known parameter with a value it refuses
                     raise ParamsError(f"train.candidates.{name}.params: {err}") from None
                 if fold == 1 and trusted is not None:
@@ -99,6 +100,18 @@ def cross_validate(
         "scores": [float(s) for s in scores],
         "threshold": threshold,
     }
+
+
+def cv_sample(params: Params, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """At most `train.cv_rows` rows of the train split to cross-validate on: seeded, and by class."""
+    limit = params.train.cv_rows
+    if limit is None or len(X) <= limit:
+        return X, y
+    by_class = y if params.task == "classification" else None
+    X_cv, y_cv = resample(
+        X, y, replace=False, n_samples=limit, stratify=by_class, random_state=params.train.seed
+    )
+    return X_cv.sort_index(), y_cv.sort_index()
 
 
 def folds_for(params: Params):
@@ -127,11 +140,11 @@ def best_threshold(metric: str, out_of_fold: list[tuple], classes: list, positiv
     return float(grid[np.nanargmax(values)]) if not np.isnan(values).all() else 0.5
 
 
-def no_skill(params: Params, train: tuple, holdout: tuple, classes: list, positive) -> dict:
+def no_skill(params: Params, cv: tuple, train: tuple, holdout: tuple, classes: list, positive) -> dict:
     """A dummy model (the class priors, or the mean): what "no skill" scores, in CV and on the holdout."""
     dummy = DummyClassifier() if classes else DummyRegressor()  # priors, or the mean
     pipeline = Pipeline([("preprocess", "passthrough"), ("estimator", dummy)])
-    row = cross_validate(params, "no skill", pipeline, train, classes, positive, setting=None)
+    row = cross_validate(params, "no skill", pipeline, cv, classes, positive, setting=None)
     fitted = pipeline.fit(*train)
     answer = models.predict_frame(fitted, train[0].head(1))  # the same for every row
     return {
@@ -157,14 +170,15 @@ def train(params: Params, out_dir: Path) -> dict:
 
     classes = sorted(frame[target].unique().tolist()) if params.task == "classification" else []
     positive = resolve_positive_class(params, classes) if classes else None
-    leaderboard = cross_validation(params, X_train, y_train, classes, positive)
-    baseline = no_skill(params, (X_train, y_train), (X_hold, y_hold), classes, positive)
+    X_cv, y_cv = cv_sample(params, X_train, y_train)
+    leaderboard = cross_validation(params, X_cv, y_cv, classes, positive)
+    baseline = no_skill(params, (X_cv, y_cv), (X_train, y_train), (X_hold, y_hold), classes, positive)
     chosen, threshold = leaderboard[0]["candidate"], leaderboard[0]["threshold"]
     candidate = params.train.candidates[chosen]
     model = models.build_pipeline(chosen, candidate, params.task, numeric, categorical, params.train.seed)
     model = models.with_threshold(model, threshold, positive)
     with progress.step(f"Fitting {chosen} on the {len(X_train):,} training rows"):
-        model.fit(X_train, y_train)
+        models.fit(model, X_train, y_train)
 
     holdout_preds = models.predict_frame(model, X_hold)
     metrics = {
@@ -180,6 +194,7 @@ def train(params: Params, out_dir: Path) -> dict:
         "threshold_maximises": getattr(params.train.threshold, "maximise", None) if threshold else None,
         "cv": {
             "folds": params.train.cv_folds,
+            "rows": len(X_cv),
             "metric": params.train.primary_metric,
             "leaderboard": leaderboard,
         },
