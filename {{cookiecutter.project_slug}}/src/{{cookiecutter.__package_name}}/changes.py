@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import data, git
+from . import data, data_remote, git
 from .settings import Params, read_yaml
 
 
@@ -36,6 +36,10 @@ def between(
         head_params = read_yaml(params.file)
         found["params"] = diff_mappings(flatten(base_files["params"]), flatten(head_params))
         found["data"] = data_change(base_files["data"], head)
+    head_pointer = data_remote.pointer(params.data_path)
+    if base_files.get("pointer") or head_pointer.is_file():  # DVC keeps the data: its content hashes
+        head_hash = data_remote.content_hash(head_pointer.read_text()) if head_pointer.is_file() else None
+        found["data_version"] = {"base": base_files.get("pointer"), "head": head_hash}
     if base:
         project = params.root.resolve()
         found["packages"] = package_changes(git.show(base, project / "uv.lock"), project / "uv.lock")

@@ -55,6 +55,7 @@ def user_errors(command):
 # The verbs by the loop they belong to, in the order a project meets them (how --help lists them).
 SECTIONS = {
     "Your data and model": ["infer-schema", "validate", "train", "predict", "serve"],
+    "Data beyond git (DVC)": ["data-remote", "fetch-data"],
     "Pull request review (train.yml)": ["holdout", "score", "compare"],
     "Release (release.yml)": ["build", "model-card"],
     "Drift and retraining (drift.yml)": ["drift", "retrain-data", "simulate-drift"],
@@ -446,6 +447,44 @@ def model_card(
     said = {"match": "equal to the reviewed ones", "unreviewed": "recorded (no review found to check)"}
     warning = "" if review["vouched"] else "; no passing review vouches for it: a pre-release, not deployed"
     click.echo(f"Holdout metrics {said[review['status']]}{warning}. Wrote {out}")
+
+
+@main.command("data-remote")
+@click.argument("url")
+@PARAMS
+@user_errors
+def data_remote(url: str, params_path: Path) -> None:
+    """Move the training data out of git into a DVC remote at URL (s3://…, gs://…, ssh://…, a folder).
+
+    Runs dvc init, dvc remote add, dvc add and dvc push, and stages the pointer and config files to
+    commit; the data file stays on disk, ignored by git. Needs DVC: uv add 'dvc[s3]' (or gs, azure, ssh).
+    """
+    from .data_remote import move_to_remote
+    from .settings import load_params
+
+    params = load_params(params_path)
+    files = move_to_remote(params, url)
+    click.echo(f"Pushed {params.data.path} to {url}; git now tracks {params.data.path}.dvc in its place.")
+    click.echo("Staged: " + ", ".join(files) + f" (and {params.data.path} removed from git).")
+    click.echo("Commit them, and give the workflows read access to the remote: see README, Bigger data.")
+
+
+@main.command("fetch-data")
+@PARAMS
+@user_errors
+def fetch_data(params_path: Path) -> None:
+    """Download the training data from its DVC remote, when DVC keeps it (else nothing to do).
+
+    $DVC_REMOTE_CONFIG, when set (the workflows pass a secret), holds the remote's credentials.
+    """
+    from .data_remote import fetch
+    from .settings import load_params
+
+    params = load_params(params_path)
+    if fetch(params):
+        click.echo(f"Fetched {params.data.path} (the version {params.data.path}.dvc names) from DVC.")
+    else:
+        click.echo(f"{params.data.path} is in git: nothing to fetch.")
 
 
 @main.command("setup-github")

@@ -19,6 +19,7 @@ from . import (
     changes,
     charts,
     data,
+    data_remote,
     evaluation,
     git,
     overlap,
@@ -81,7 +82,7 @@ def compare(
         detail = f"the champion predicted {rows} rows for a holdout of {len(holdout)}"
         champion = {"status": {"status": "failed", "detail": detail, "log_tail": ""}}
 
-    base_files = read_base(params, base)
+    base_files = read_base(params, base, champion_dir)
     # The head's data as text, read once: to follow rows into the base's, and to count rows changed.
     head_text = (
         None if base_files["params"] is None else data.read_text(params.data_path, params.data_path.suffix)
@@ -167,9 +168,10 @@ def no_skill(
     return evaluation.score_all(names, y, answer, info.classes, info.positive_class)
 
 
-def read_base(params: Params, base: str | None) -> dict:
-    """The base commit's params (as written) and training data (as text); None where absent."""
-    found = {"params": None, "data": None}
+def read_base(params: Params, base: str | None, champion_dir: Path | None = None) -> dict:
+    """The base commit's params (as written), training data (as text; None where absent) and, when
+    DVC keeps the data, its pointer's content hash (the data itself: the champion's step fetched it)."""
+    found = {"params": None, "data": None, "pointer": None}
     if not base:
         return found
     project = params.root.resolve()
@@ -179,6 +181,11 @@ def read_base(params: Params, base: str | None) -> dict:
     found["params"] = parse_yaml(text, f"{params.file.name} at {base}")
     path = project / found["params"]["data"]["path"]
     raw = git.show(base, path, binary=True)
+    pointer = git.show(base, data_remote.pointer(path))
+    if raw is None and pointer is not None:
+        found["pointer"] = data_remote.content_hash(pointer)
+        fetched = (champion_dir or Path("-")) / (review.BASE_DATA + path.suffix)
+        raw = fetched.read_bytes() if fetched.is_file() else None
     if raw is not None:
         found["data"] = data.read_text(raw, path.suffix)
     return found
@@ -189,6 +196,11 @@ def unseen_by_champion(
 ) -> overlap.Overlap:
     """Which holdout rows both models can be scored on: those the champion did not train on."""
     everything = overlap.Overlap(keep=np.ones(rows, bool))
+    if "model" in champion and base_files["data"] is None and base_files["pointer"] is not None:
+        raise DataError(
+            "the base's training data is kept by DVC and the champion's step did not fetch it "
+            f"({review.BASE_DATA}.* in the champion's folder): cannot tell which rows the champion trained on"
+        )
     if "model" not in champion or base_files["data"] is None:
         return everything  # no champion, or no base to follow rows into (nothing to leave out)
     in_holdout = data.holdout_mask(data.load_training_data(params), params)

@@ -107,8 +107,16 @@ def left_out_line(holdout: dict) -> str | None:
     return line
 
 
-def change_lines(record: dict, omit: set[str]) -> list[str]:
-    changes, lines = record["changes"], []
+def version_line(version: dict) -> str:
+    """The training data's content hashes at base and head, from DVC's pointer files."""
+    base, head = (f"`{h[:12]}`" if h else "none" for h in (version["base"], version["head"]))
+    change = f"{base} → {head}" if version["base"] != version["head"] else f"{head}, unchanged"
+    return f"Training data version (DVC, md5): {change}"
+
+
+def data_lines(changes: dict) -> list[str]:
+    """The training data's rows at base and head, and its DVC version when DVC keeps it."""
+    lines = []
     if "data" in changes:
         d = changes["data"]
         if d.get("base_rows") is None:
@@ -123,6 +131,14 @@ def change_lines(record: dict, omit: set[str]) -> list[str]:
                 f"Training data: {d['base_rows']:,} → {d['head_rows']:,} rows; columns added "
                 f"{d['columns_added'] or 'none'}, removed {d['columns_removed'] or 'none'}"
             )
+    if changes.get("data_version"):
+        lines.append(version_line(changes["data_version"]))
+    return lines
+
+
+def change_lines(record: dict, omit: set[str]) -> list[str]:
+    changes = record["changes"]
+    lines = data_lines(changes)
     holdout = record["holdout"]
     moved = " (**changed** from the base's)" if changes.get("holdout_changed") else ""
     lines.append(f"Holdout: {holdout['rows']:,} rows, content hash `{holdout['hash'][:12]}`{moved}")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import data, reports, schema, sources
+from . import data, data_remote, reports, schema, sources
 from .errors import DataError
 from .settings import Params
 
@@ -132,8 +132,11 @@ def manifest(params: Params, frame: pd.DataFrame) -> dict:
 
 
 def changed_files(params: Params, staging: bool) -> list[str]:
-    """The files retrain-data changes, relative to the folder holding params.yaml (the repository root)."""
+    """The files retrain-data changes, relative to the folder holding params.yaml (the repository root):
+    the data file, or its DVC pointer when DVC keeps it, and the manifest."""
     path = params.data_path
+    if data_remote.tracked(path):
+        path = data_remote.pointer(path)
     files = [
         Path(os.path.relpath(p.resolve(), params.root.resolve())).as_posix()
         for p in (path, manifest_path(params))
@@ -178,6 +181,8 @@ def retrain_data(
         append(path, training, found.take(current))
         after = manifest(params, data.read_table(path))
         data.write_json(manifest_path(params), after)
+        if data_remote.tracked(path):  # the new version to the remote; the PR carries its pointer
+            data_remote.push_new_version(params)
     files = files if len(found.rows) else []
     if stage_to is not None:
         stage(params, files, stage_to)

@@ -16,11 +16,12 @@ import tempfile
 from collections import deque
 from pathlib import Path
 
-from . import artifacts, data, git, progress
+from . import artifacts, data, data_remote, git, progress
 from .errors import ModelError
 from .settings import Params
 
 STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
+BASE_DATA = "base-data"  # the base's training data, when DVC keeps it (not in git for compare to read)
 LOG_TAIL_LINES = 40
 
 
@@ -78,7 +79,10 @@ def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: 
                 )
             if reuse:
                 shutil.copytree(cached, out / MODEL_DIR, dirs_exist_ok=True)
-            return run_base(base, params_path.name, holdout.resolve(), out.resolve(), ref, reuse, why)
+            kept = data_remote.base_data(base, params_path.name)
+            if kept is not None:  # the data is in DVC: the worktree fetches the base's version
+                data_remote.share_credentials(Path(top.stdout.strip()), tree)
+            return run_base(base, params_path.name, holdout.resolve(), out.resolve(), ref, reuse, why, kept)
         finally:
             git.run(project, "worktree", "remove", "--force", str(tree))
 
@@ -102,10 +106,18 @@ def usable_cache(cached: Path | None, sha: str) -> tuple[bool, str]:
 
 
 def run_base(
-    base: Path, params_name: str, holdout: Path, out: Path, ref: str, reuse: bool = False, why: str = ""
+    base: Path,
+    params_name: str,
+    holdout: Path,
+    out: Path,
+    ref: str,
+    reuse: bool = False,
+    why: str = "",
+    kept: Path | None = None,
 ) -> dict:
     """`train` (unless `reuse`: the model is already in out/model) then `predict`, with the base's code
-    and locked dependencies."""
+    and locked dependencies. `kept`: the base's data file, kept by DVC: fetched first, and copied to
+    out/ for `compare` (which follows rows from the base's data to the head's)."""
     uv = shutil.which("uv")
     if uv is None:
         return write_status(out, "failed", "uv is not on PATH", ref=ref)
@@ -125,6 +137,9 @@ def run_base(
     }
     if reuse:
         del steps["train"]
+    if kept is not None:
+        pull = [uv, "run", "--locked", "--project", str(base), "python", "-m", "dvc", "pull", str(kept)]
+        steps = {"fetch the data (DVC)": pull, **steps}
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"}}
     for name, command in steps.items():
         with progress.step(f"Champion at {ref[:12]}: {name}"):
@@ -132,6 +147,8 @@ def run_base(
         if code != 0:
             detail = f"`{name}` failed at {ref} (exit {code})"
             return write_status(out, "failed", detail, "\n".join(log), ref)
+    if kept is not None:
+        shutil.copyfile(kept, out / (BASE_DATA + kept.suffix))
     source = "cache" if reuse else "trained"
     return write_status(out, "ok", ref=ref, source=source, source_detail=why)
 
