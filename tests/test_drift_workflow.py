@@ -8,6 +8,7 @@ data at all is a green run whose summary says what to configure.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,38 @@ def test_with_an_app_configured_its_token_opens_the_pr_and_nothing_is_dispatched
     assert pr["files"] == [DATA, "data/manifest.json"]
     assert github.gh_calls() == []  # the app's PR starts its own checks
     assert [r["databaseId"] for r in github.runs()] == [result.run_id]
+
+
+def test_with_dvc_the_pr_carries_the_pointer_and_the_new_data_goes_to_the_remote(tmp_path):
+    """The training data in a DVC remote (a folder): the check job fetches it into a fresh checkout,
+    retrain-data pushes the new version, and the retraining PR changes only the pointer file."""
+    project = drifted_repo(tmp_path / "repo", labels=True)
+    uv, git = str(BIN / "uv"), ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    run([uv, "add", "dvc[s3]"], project)
+    run([uv, "run", "--locked", "my-ml-project", "data-remote", str(tmp_path / "remote")], project)
+    run(["git", "add", "-A"], project)
+    run([*git, "commit", "-qm", "training data in DVC"], project)
+    before = (project / f"{DATA}.dvc").read_text()
+    stored = {p.name for p in (tmp_path / "remote").rglob("*") if p.is_file()}
+    (project / DATA).unlink()  # as a workflow's checkout has it: the pointer, not the data
+    shutil.rmtree(project / ".dvc" / "cache")
+    github = new_github(tmp_path)
+
+    result = run_drift(project, tmp_path / "act", github)
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert f"Fetched {DATA} (the version {DATA}.dvc names) from DVC." in result.log
+    (call,) = result.calls(CREATE_PR)
+    assert call["add-paths"] == f"{DATA}.dvc,data/manifest.json"
+    (pr,) = github.pulls()
+    assert pr["files"] == [f"{DATA}.dvc", "data/manifest.json"]  # never the data itself
+    assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
+    pointer = file_diffs(github.pull_diff(1))[f"{DATA}.dvc"]
+    old_md5, new_md5 = (re.search(r"md5: (\w+)", line).group(1) for line in
+                        (changed_lines(pointer, "-")[0], changed_lines(pointer, "+")[0]))  # fmt: skip
+    assert f"md5: {old_md5}" in before and new_md5 != old_md5
+    now_stored = {p.name for p in (tmp_path / "remote").rglob("*") if p.is_file()}
+    assert now_stored - stored == {new_md5[2:]}  # the new version, in the remote
 
 
 def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue(tmp_path):

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from act_runner import act
-from conftest import bake, git_init, run
+from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
 
 pytestmark = pytest.mark.slow
@@ -145,6 +146,39 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path, github)
     (updated,) = again.outputs(STICKY)
     assert updated == {"previous_comment_id": str(on_pr["id"])}
     assert github.comments(11) == [on_pr]
+
+
+def test_a_data_change_in_dvc_is_reviewed_against_the_base_version(tmp_path, github):
+    """The training data in a DVC remote (a folder): the PR adds rows (a new pointer), the review job
+    fetches the head's version, the champion's worktree the base's, and the comment shows both."""
+    project = bake(tmp_path / "repo", task="regression")
+    edit_params(project, QUICK)
+    git_init(project)
+    uv = str(BIN / "uv")
+    run([uv, "add", "dvc[s3]"], project)
+    run([uv, "run", "--locked", "my-ml-project", "data-remote", str(tmp_path / "remote")], project)
+    main = commit(project, "training data in DVC")
+    base_md5 = re.search(r"md5: (\w+)", (project / "data" / "bike-sharing-hour.csv.dvc").read_text())[1]
+    run(["git", "checkout", "-q", "-b", "more-rows"], project)
+    stronger_model_and_more_rows(project)  # what a team does after editing the data:
+    run([uv, "run", "--locked", "dvc", "add", "data/bike-sharing-hour.csv"], project)
+    run([uv, "run", "--locked", "dvc", "push"], project)
+    head = commit(project, "50 more rows")
+    head_md5 = re.search(r"md5: (\w+)", (project / "data" / "bike-sharing-hour.csv.dvc").read_text())[1]
+    (project / "data" / "bike-sharing-hour.csv").unlink()  # a workflow's checkout: pointers only
+    shutil.rmtree(project / ".dvc" / "cache")
+    payload = {"pull_request": {"number": 12, "base": {"sha": main, "ref": "main"},
+                                "head": {"sha": head, "ref": "more-rows"}}}  # fmt: skip
+
+    result = act(project, "train.yml", "pull_request", tmp_path / "review", payload, github=github)
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert "Fetched data/bike-sharing-hour.csv" in result.log
+    assert re.search(r"Champion at \w+: fetch the data \(DVC\)", result.log)
+    comment = (github.artifact("model-review", run_id=result.run_id) / "comment.md").read_text()
+    assert "## ✅ Model review: better" in comment
+    assert f"Training data version (DVC, md5): `{base_md5[:12]}` → `{head_md5[:12]}`" in comment
+    assert "Training data: 13,003 → 13,053 rows (+50 added, −0 removed)" in comment
 
 
 def test_worse_pr_fails_after_uploading_its_comment(repo, tmp_path, github):
