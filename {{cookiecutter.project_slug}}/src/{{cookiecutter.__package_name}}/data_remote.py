@@ -117,13 +117,8 @@ def run(*args: str, cwd: Path, what: str) -> None:
     done = dvc(*args, cwd=cwd)
     if done.returncode != 0:
         output = (done.stderr or done.stdout).strip()
-        hint = (
-            ""
-            if os.environ.get(CREDENTIALS)
-            else f"\n{NO_CREDENTIALS}"
-            if args[0] in {"pull", "push"}
-            else ""
-        )
+        remote_access = args[0] in {"pull", "push"} and not os.environ.get(CREDENTIALS)
+        hint = f"\n{NO_CREDENTIALS}" if remote_access else ""
         raise DataError(f"{what} failed (`dvc {' '.join(args)}`):\n{output}{hint}")
 
 
