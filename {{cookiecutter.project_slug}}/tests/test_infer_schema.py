@@ -321,10 +321,15 @@ def test_data_you_bring_can_be_retrained_on(loader, tmp_path, monkeypatch):
     monkeypatch.setattr(schema, "TrainingData", inferred.TrainingData)
     raw = settings.read_yaml(tmp_path / "params.yaml")
     raw["drift"] |= {"source": {"kind": "file", "path": "data/current/*.csv"}, "min_rows": 100}
+    multiclass = loader == "load_wine"
+    if multiclass:
+        raw["train"]["threshold"] = 0.3  # for two classes only: ignored, and `train` says so
     params = write_small_params(raw, tmp_path / "params.yaml")
     for verb in (["validate", "--report", tmp_path / "v.md"], ["train", "--out", tmp_path / "model"]):
         result = invoke(*verb, "--params", params)
         assert result.exit_code == 0, explain(result)
+    ignored = "Decision threshold: none (train.threshold applies to two classes only; ignored)"
+    assert (ignored in result.stdout) == multiclass
 
     batch = frame.sample(n=150, random_state=0)
     features = [c for c in frame.columns if c not in ("row_id", "target")]

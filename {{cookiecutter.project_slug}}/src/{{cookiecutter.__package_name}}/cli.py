@@ -158,7 +158,8 @@ def train(params_path: Path, out: Path) -> None:
     from .settings import load_params
     from .training import train as run
 
-    metrics = run(load_params(params_path), out)
+    params = load_params(params_path)
+    metrics = run(params, out)
     board = metrics["cv"]["leaderboard"]
     scope = cv_scope(metrics["cv"], metrics["train"]["rows"])
     click.echo(f"Cross-validated {metrics['cv']['metric']} ({scope}):")
@@ -170,6 +171,8 @@ def train(params_path: Path, out: Path) -> None:
         maximised = metrics["threshold_maximises"]
         how = f" (maximises {maximised} across the folds)" if maximised else ""
         click.echo(f"Decision threshold: {metrics['threshold']:.2f}{how}")
+    elif params.train.threshold is not None and params.task == "classification":
+        click.echo("Decision threshold: none (train.threshold applies to two classes only; ignored)")
     click.echo(f"Holdout ({metrics['holdout']['rows']} rows):")
     click.echo(f"   {'':<20} {'model':>8}   {'no skill':>8}")
 
