@@ -53,7 +53,7 @@ def data_change(old: pd.DataFrame | None, head: pd.DataFrame) -> dict:
     change = {"base_rows": len(old), "head_rows": len(head)}
     if list(old.columns) == list(head.columns):
         old_rows, new_rows = (
-            pd.Series(data.row_hashes(f, list(f.columns), "diff")).value_counts() for f in (old, head)
+            pd.Series(data.run_hashes(f, list(f.columns))).value_counts() for f in (old, head)
         )
         delta = new_rows.sub(old_rows, fill_value=0)
         change |= {"added": int(delta[delta > 0].sum()), "removed": int(-delta[delta < 0].sum())}

@@ -199,6 +199,14 @@ def row_hashes(frame: pd.DataFrame, columns: list[str], salt: str) -> np.ndarray
     return np.fromiter((int.from_bytes(d, "big") for d in digests), dtype=np.uint64, count=len(frame))
 
 
+def run_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """A 64-bit hash per row of `columns`, to match rows within one run; never stored (pandas' own
+    hash, vectorised: 10x faster than `row_hashes` at a million rows, but not promised stable)."""
+    if frame.empty:
+        return np.array([], dtype=np.uint64)
+    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+
+
 def holdout_mask(frame: pd.DataFrame, params: Params) -> np.ndarray:
     """True for rows in the holdout: their hash falls in the first `holdout_fraction` of the hash space."""
     key = params.data.row_key or list(frame.columns)

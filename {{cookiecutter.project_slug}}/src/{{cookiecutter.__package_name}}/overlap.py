@@ -25,7 +25,6 @@ import pandas as pd
 from . import data
 
 TRAINED_ROWS = "trained-rows.npz"  # in a model folder
-SALT = "identity"
 REASONS = ("same row", "same key", "edited row")
 
 
@@ -51,10 +50,6 @@ def read_trained_rows(model_dir: Path) -> np.ndarray | None:
         return saved["trained"]
 
 
-def hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    return data.row_hashes(frame, columns, SALT)
-
-
 def find(
     base: pd.DataFrame,
     base_trained: np.ndarray | None,
@@ -74,11 +69,12 @@ def find(
     common = [c for c in head.columns if c in base.columns]
     seen = {reason: np.zeros(len(holdout), bool) for reason in REASONS}
     if common and len(base):
-        base_rows, head_rows = hashes(base, common), hashes(head, common)
+        base_rows, head_rows = data.run_hashes(base, common), data.run_hashes(head, common)
         seen["same row"] = np.isin(head_rows[holdout], base_rows[trained])
         usable = [k for k in keys if k and set(k) <= set(common)]
         for key in usable:
-            seen["same key"] |= np.isin(hashes(head, key)[holdout], hashes(base, key)[trained])
+            in_base = data.run_hashes(base, key)[trained]
+            seen["same key"] |= np.isin(data.run_hashes(head, key)[holdout], in_base)
         if not usable:
             seen["edited row"] = edited(base_rows, trained, head_rows)[holdout]
     left_out, already = {}, np.zeros(len(holdout), bool)

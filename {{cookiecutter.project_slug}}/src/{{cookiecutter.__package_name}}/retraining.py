@@ -69,12 +69,12 @@ def intake(params: Params, current: pd.DataFrame, training: pd.DataFrame) -> Int
         chunk = labelled.iloc[start : start + data.CHUNK_ROWS][columns]
         valid, failed = data.valid_rows(chunk, schema.TrainingData, "labelled current rows")
         labels.append(valid.index)
-        hashes.append(content_hashes(valid, key))
+        hashes.append(data.run_hashes(valid, key))
         if failed is not None:
             failures.append(failed)
     valid = pd.Index(np.concatenate(labels) if labels else [], dtype=labelled.index.dtype)
     hashes = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
-    new = ~np.isin(hashes, content_hashes(training, key))
+    new = ~np.isin(hashes, data.run_hashes(training, key))
     last = ~pd.Series(hashes).duplicated(keep="last").to_numpy()
     counts = {
         "current": len(current),
@@ -86,13 +86,6 @@ def intake(params: Params, current: pd.DataFrame, training: pd.DataFrame) -> Int
         "addable": int((new & last).sum()),
     }
     return Intake(valid[new & last], counts, pd.concat(failures) if failures else None)
-
-
-def content_hashes(frame: pd.DataFrame, key: list[str]) -> np.ndarray:
-    """A 64-bit hash per row of the key columns: for deduplication within one run only."""
-    if frame.empty:
-        return np.array([], dtype=np.uint64)
-    return pd.util.hash_pandas_object(frame[key], index=False).to_numpy()
 
 
 def explain(params: Params, found: Intake, source: str, done: bool) -> str:
