@@ -95,6 +95,11 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     run(["git", "add", "-A"], project)
     commit(project, "add DVC")
 
+    (project / DATA).rename(tmp_path / "aside.csv")  # nothing to move: said, and DVC not started
+    missing = cli(project, "data-remote", url, check=False, **secret)
+    assert missing.returncode == 1 and f"data-remote: data.path {DATA} is not there" in missing.stderr
+    assert not (project / ".dvc").exists()
+    (tmp_path / "aside.csv").rename(project / DATA)
     moved = cli(project, "data-remote", url, **secret)
     assert f"Pushed {DATA} to {url}" in moved.stdout
     staged = run(["git", "diff", "--cached", "--name-status"], project).stdout.split("\n")

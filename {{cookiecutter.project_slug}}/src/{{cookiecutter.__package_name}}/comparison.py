@@ -184,8 +184,8 @@ def read_base(params: Params, base: str | None, champion_dir: Path | None = None
     pointer = git.show(base, data_remote.pointer(path))
     if raw is None and pointer is not None:
         found["pointer"] = data_remote.content_hash(pointer)
-        fetched = (champion_dir or Path("-")) / (review.BASE_DATA + path.suffix)
-        raw = fetched.read_bytes() if fetched.is_file() else None
+        fetched = champion_dir / (review.BASE_DATA + path.suffix) if champion_dir else None
+        raw = fetched.read_bytes() if fetched and fetched.is_file() else None
     if raw is not None:
         found["data"] = data.read_text(raw, path.suffix)
     return found

@@ -43,9 +43,11 @@ def read_table(path: Path | str, categorical: list[str] = (), allow_empty: bool 
     if reader is None:
         raise DataError(f"{path}: unsupported format {path.suffix!r}; use one of {sorted(READERS)}")
     if not path.is_file():
-        if path.with_name(path.name + ".dvc").is_file():
+        from .data_remote import pointer
+
+        if pointer(path).is_file():
             raise DataError(
-                f"{path}: not here; it is kept by DVC ({path.name}.dvc): fetch it with `uv run dvc pull`"
+                f"{path}: not here; it is kept by DVC ({pointer(path).name}): fetch it with `uv run dvc pull`"
             )
         raise DataError(f"{path}: file not found")
     try:

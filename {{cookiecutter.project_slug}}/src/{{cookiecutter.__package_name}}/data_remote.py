@@ -66,7 +66,7 @@ def use_credentials(where: Path) -> None:
         return
     found = dvc("root", cwd=where)
     if found.returncode != 0:
-        raise DataError(f"data-remote: {where} is not in a DVC project: {found.stderr.strip()}")
+        raise DataError(f"{where} is not in a DVC project ({CREDENTIALS} is set): {found.stderr.strip()}")
     local = (where / found.stdout.strip() / ".dvc" / "config.local").resolve()
     local.write_text(config.strip() + "\n", encoding="utf-8")
     local.chmod(0o600)

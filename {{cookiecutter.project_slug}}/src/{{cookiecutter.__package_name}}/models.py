@@ -95,8 +95,8 @@ def build_pipeline(
         )
     if "random_state" in allowed:
         estimator.set_params(random_state=seed)
-    if "n_jobs" in allowed and cls.__module__.startswith("sklearn.ensemble"):
-        estimator.set_params(n_jobs=-1)  # members fit on every core (a random forest: 2x on 2); see `save`
+    if fits_in_parallel(estimator):
+        estimator.set_params(n_jobs=-1)  # members fit on every core (a random forest: 2x on 2); see `fit`
     estimator.set_params(**candidate.params)
     if "categorical_features" in allowed and "categorical_features" not in candidate.params:
         return native_categories(estimator, numeric, categorical)
@@ -142,9 +142,15 @@ def fit(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> Pipeline:
     pipeline.fit(X, y)
     final = pipeline[-1]
     for estimator in (final, getattr(final, "estimator_", None)):  # and a threshold's fitted model
-        if estimator is not None and "n_jobs" in estimator.get_params(deep=False):
+        if fits_in_parallel(estimator):
             estimator.set_params(n_jobs=None)
     return pipeline
+
+
+def fits_in_parallel(estimator) -> bool:
+    """scikit-learn's ensembles (random forests, extra trees, bagging): members fit in parallel."""
+    module = type(estimator).__module__
+    return module.startswith("sklearn.ensemble") and "n_jobs" in estimator.get_params(deep=False)
 
 
 def with_threshold(pipeline: Pipeline, threshold: float | None, positive) -> Pipeline:
