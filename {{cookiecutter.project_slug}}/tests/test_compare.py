@@ -139,9 +139,51 @@ def test_champion_that_cannot_be_built_shows_the_error_tail(params, holdout, tra
         ref="abc123",
     )
     record, comment = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
-    assert record["verdict"] == "no champion"
+    assert record["verdict"] == "champion failed"  # fails the check: only a base without a project passes
+    assert "## ❌ Model review: champion failed" in comment
+    assert (
+        "could not be scored: `train` failed at abc123 (exit 1)" in comment and "this check fails" in comment
+    )
     assert "The champion could not be built at `abc123`: `train` failed at abc123 (exit 1)." in comment
     assert "ValueError: boom at the base" in comment
+
+
+def test_a_champion_side_that_was_never_scored_fails(params, holdout, trained, predictions, tmp_path):
+    """No status.json is a step that did not run or wrote elsewhere: failed, never "no champion"."""
+    (tmp_path / "a").mkdir()
+    record, comment = run_compare(params, holdout, tmp_path / "a", side(tmp_path / "b", trained, predictions))
+    assert record["verdict"] == "champion failed"
+    assert "status.json not found: was this side scored?" in comment
+
+
+def test_rows_the_champions_schema_refuses_are_left_out_and_counted(
+    params, holdout, trained, predictions, tmp_path
+):
+    """A PR that adds a category: the champion cannot answer those rows, so both sides are compared on
+    the others, and the comment says how many were left out and which check refused them."""
+    refused = [0, 5, 9]
+    champion = side(tmp_path / "a", trained, predictions.drop(index=refused))
+    checks = [{"column": "job", "check": "isin(['admin', ...])", "count": 3}]
+    (champion / review.REFUSED).write_text(json.dumps({"rows": refused, "checks": checks}))
+    record, comment = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
+
+    # The same model on both sides: a zero difference proves each prediction met its own row.
+    assert record["verdict"] == "no significant change" and record["metrics"][0]["delta"] == 0
+    assert record["holdout"]["compared"] == len(predictions) - 3
+    assert record["holdout"]["refused_by_champion"] == {"rows": 3, "checks": checks}
+    assert "3 holdout rows were left out because the champion's schema refuses them " in comment
+    assert "(`job` isin(['admin', ...]): 3)" in comment
+
+
+def test_a_champion_that_refuses_too_many_rows_is_not_comparable(
+    params, holdout, trained, predictions, tmp_path
+):
+    keep = params.gate.min_rows - 1
+    champion = side(tmp_path / "a", trained, predictions.head(keep))
+    refused = list(range(keep, len(predictions)))
+    (champion / review.REFUSED).write_text(json.dumps({"rows": refused, "checks": []}))
+    record, _ = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
+    assert record["verdict"] == "not comparable"
 
 
 def test_champion_with_the_wrong_number_of_rows_is_not_compared(
@@ -149,7 +191,7 @@ def test_champion_with_the_wrong_number_of_rows_is_not_compared(
 ):
     champion = side(tmp_path / "a", trained, predictions.head(5))
     record, comment = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
-    assert record["verdict"] == "no champion"
+    assert record["verdict"] == "champion failed"
     assert f"the champion predicted 5 rows for a holdout of {len(predictions)}" in comment
 
 

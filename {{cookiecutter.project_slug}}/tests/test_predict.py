@@ -147,3 +147,53 @@ def test_model_trained_on_another_schema_is_a_clear_error(trained, rows, tmp_pat
     assert "only in the model: ['retired_feature']" in result.output
     assert "retrain it with `train`" in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def unknown_to_the_schema(column) -> object:
+    """A value `column`'s checks refuse: a category never seen (`job=astronaut`), or one past the maximum."""
+    for check in column.checks:
+        allowed = check.statistics.get("allowed_values")
+        if allowed is not None:
+            return "astronaut" if isinstance(next(iter(allowed)), str) else max(allowed) + 1
+        if check.statistics.get("max_value") is not None:
+            return check.statistics["max_value"] + 1
+    return None
+
+
+def refused_rows(rows: pd.DataFrame, positions: list[int]) -> tuple[pd.DataFrame, str]:
+    """`rows` with one feature set, at `positions`, to a value the schema refuses; and that feature."""
+    columns = schema.Features.to_schema().columns
+    name, value = next((n, v) for n, c in columns.items() if (v := unknown_to_the_schema(c)) is not None)
+    changed = rows.copy()
+    changed[name] = changed[name].astype(object)
+    changed.loc[positions, name] = value
+    return changed, name
+
+
+def test_refused_rows_are_listed_and_the_others_predicted(trained, rows, tmp_path):
+    """What the champion does with rows its schema refuses: no answer for them, and the rest in order."""
+    changed, column = refused_rows(rows.reset_index(drop=True), [3, 17])
+    source = write_table(changed, tmp_path / "input.csv")
+    out, refused = tmp_path / "predictions.csv", tmp_path / "refused.json"
+
+    plain = predict(trained, source, out)
+    assert plain.exit_code == 1 and column in plain.output  # without --refused: refused, as before
+
+    result = invoke("predict", "--model", trained, "--input", source, "--output", out, "--refused", refused)
+    assert result.exit_code == 0, explain(result)
+    record = json.loads(refused.read_text())
+    assert record["rows"] == [3, 17]
+    assert [(c["column"], c["count"]) for c in record["checks"]] == [(column, 2)]
+    assert "astronaut" not in refused.read_text()  # counts, never the values
+    expected = in_process(trained, changed.drop(index=[3, 17]))
+    assert_same_predictions(pd.read_csv(out), expected)
+
+
+def test_every_row_refused_writes_no_predictions(trained, rows, tmp_path):
+    changed, _ = refused_rows(rows.head(4).reset_index(drop=True), [0, 1, 2, 3])
+    out, refused = tmp_path / "predictions.csv", tmp_path / "refused.json"
+    source = write_table(changed, tmp_path / "input.csv")
+    result = invoke("predict", "--model", trained, "--input", source, "--output", out, "--refused", refused)
+    assert result.exit_code == 0, explain(result)
+    assert json.loads(refused.read_text())["rows"] == [0, 1, 2, 3]
+    assert out.read_text().strip() == "prediction"

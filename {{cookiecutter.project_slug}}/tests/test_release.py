@@ -27,15 +27,15 @@ def reviewed(tmp_path, trained):
 
     Its pr-number names PR #99: the release must not believe it (the PR's code wrote it)."""
     folder = tmp_path / "model-review"
-    (folder / "challenger" / "model").mkdir(parents=True)
-    shutil.copy(trained / "metrics.json", folder / "challenger" / "model" / "metrics.json")
+    folder.mkdir()
+    shutil.copy(trained / "metrics.json", folder / "challenger-metrics.json")
     (folder / "pr-number").write_text("99 [click here](https://example.com)\n")
     write_verdict(folder, "better")
     return folder
 
 
 def tamper(reviewed, change) -> None:
-    path = reviewed / "challenger" / "model" / "metrics.json"
+    path = reviewed / "challenger-metrics.json"
     record = json.loads(path.read_text())
     change(record)
     path.write_text(json.dumps(record))

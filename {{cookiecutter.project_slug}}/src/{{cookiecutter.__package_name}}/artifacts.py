@@ -20,6 +20,9 @@ from typing_extensions import TypedDict  # pydantic needs this one on Python < 3
 from .errors import ModelError
 
 META_FILE, METRICS_FILE, COMPARISON_FILE = "model.json", "metrics.json", "comparison.json"
+# The challenger's training record, as compare copies it next to comparison.json: what the release
+# checks its retrained model against (the review artifact holds records, never data or models).
+REVIEWED_METRICS_FILE = "challenger-metrics.json"
 Values = dict[str, float | None]  # metric name -> value (None: undefined on those rows)
 
 
@@ -131,8 +134,8 @@ class ComparisonRecord(TypedDict):
     links: dict[str, str]
 
 
-def read_training_record(model_dir: Path) -> TrainingRecord:
-    return _read(Path(model_dir) / METRICS_FILE, TrainingRecord)
+def read_training_record(folder: Path, name: str = METRICS_FILE) -> TrainingRecord:
+    return _read(Path(folder) / name, TrainingRecord)
 
 
 def read_comparison(folder: Path) -> ComparisonRecord:

@@ -7,6 +7,7 @@ stays fast and never loads scikit-learn, pandas or the serving/drift stacks.
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from pathlib import Path
 
@@ -188,9 +189,15 @@ def train(params_path: Path, out: Path) -> None:
 @MODEL_DIR
 @path_option("--input", "input_file", required=True, help="CSV or Parquet.")
 @path_option("--output", "output_file", required=True, help="CSV or Parquet.")
+@path_option(
+    "--refused",
+    help="JSON file: predict the rows the schema accepts and list the others here, instead of failing.",
+)
 @PARAMS
 @user_errors
-def predict(model_dir: Path, input_file: Path, output_file: Path, params_path: Path) -> None:
+def predict(
+    model_dir: Path, input_file: Path, output_file: Path, refused: Path | None, params_path: Path
+) -> None:
     """Predict every row of INPUT (validated against the schema first); rows keep their order.
 
     The model may hold only the types params.yaml's train.trusted_types allows."""
@@ -198,8 +205,10 @@ def predict(model_dir: Path, input_file: Path, output_file: Path, params_path: P
     from .settings import load_params
 
     trusted = load_params(params_path).train.trusted_types
-    rows = predict_file(model_dir, input_file, output_file, trusted)
-    click.echo(f"Wrote {rows} predictions to {output_file}")
+    rows = predict_file(model_dir, input_file, output_file, trusted, refused)
+    click.echo(
+        f"Wrote {rows} predictions to {output_file}" + (f" (refused rows: {refused})" if refused else "")
+    )
 
 
 @main.command()
@@ -246,7 +255,11 @@ def score(params_path: Path, holdout_file: Path, out: Path, ref: str | None, cac
 @path_option("--champion", "champion_dir", required=True, help="Scored base.")
 @path_option("--challenger", "challenger_dir", required=True, help="Scored head.")
 @click.option("--base", help="The base commit, for the params, data and dependency diffs.")
-@path_option("--out", default="reports/pr", help="Folder for comparison.json and comment.md.")
+@path_option(
+    "--out",
+    default="reports/pr",
+    help="Folder for comparison.json, comment.md and challenger-metrics.json: records only, no data.",
+)
 @user_errors
 def compare(
     params_path: Path, holdout_file: Path, champion_dir: Path, challenger_dir: Path, base, out: Path
@@ -258,12 +271,14 @@ def compare(
     from pydantic import TypeAdapter
 
     from . import comparison, data, pr_comment, reports
-    from .artifacts import COMPARISON_FILE, ComparisonRecord
+    from .artifacts import COMPARISON_FILE, METRICS_FILE, REVIEWED_METRICS_FILE, ComparisonRecord
+    from .review import MODEL_DIR
     from .settings import load_params
 
     record = comparison.compare(load_params(params_path), holdout_file, champion_dir, challenger_dir, base)
     out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / COMPARISON_FILE, TypeAdapter(ComparisonRecord).validate_python(record))
+    shutil.copyfile(challenger_dir / MODEL_DIR / METRICS_FILE, out / REVIEWED_METRICS_FILE)
     comment = pr_comment.review_comment(record)
     reports.publish(comment, out / "comment.md")
     reports.set_outputs(verdict=comparison.OUTPUT_KEYS[record["verdict"]])
@@ -478,7 +493,8 @@ def data_remote(url: str, params_path: Path) -> None:
 def fetch_data(params_path: Path) -> None:
     """Download the training data from its DVC remote, when DVC keeps it (else nothing to do).
 
-    $DVC_REMOTE_CONFIG, when set (the workflows pass a secret), holds the remote's credentials.
+    $DVC_REMOTE_CONFIG, when set (the workflows pass a secret), holds the remote's credentials: they
+    are .dvc/config.local (0600, never through a symlink) for the download only, then removed.
     """
     from .data_remote import fetch
     from .settings import load_params

@@ -7,6 +7,7 @@ params.yaml; everything the reviewer reads is in comparison.json and rendered by
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,13 +33,16 @@ from .settings import Params, parse_yaml
 
 BETTER, SAME, WORSE = "better", "no significant change", "worse"
 NO_CHAMPION, NOT_COMPARABLE = "no champion", "not comparable"
+CHAMPION_FAILED = "champion failed"
 OUTPUT_KEYS = {
     BETTER: "better",
     SAME: "unchanged",
     WORSE: "worse",
     NO_CHAMPION: "no-champion",
     NOT_COMPARABLE: "not-comparable",
+    CHAMPION_FAILED: "champion-failed",
 }
+PASSING = {BETTER, SAME, NO_CHAMPION}  # every other verdict fails the check
 MAX_CONFUSION_CLASSES = 12  # beyond this a confusion matrix no longer fits a comment
 RESIDUAL_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -53,19 +57,38 @@ def verdict(diff: bootstrap.MetricDiff, direction: int, tolerance: float) -> str
     return BETTER if low > 0 else SAME
 
 
-def load_side(side: Path) -> dict:
-    """A scored side: its status and, when it was scored, its predictions and training record."""
+def load_side(side: Path, holdout_rows: int, role: str) -> dict:
+    """A scored side: its status and, when it was scored, its predictions (indexed by holdout row) and
+    training record. Rows its schema refused (refused.json) have no prediction; a count that does not
+    add up to the holdout is a failed side."""
     status = review.read_status(side)
     if status["status"] != "ok":
         return {"status": status}
     model = side / review.MODEL_DIR
+    refused = read_refused(side)
+    predictions = data.read_table(side / review.PREDICTIONS, allow_empty=bool(refused["rows"]))
+    if len(predictions) + len(refused["rows"]) != holdout_rows:
+        detail = f"the {role} predicted {len(predictions)} rows for a holdout of {holdout_rows}"
+        if refused["rows"]:
+            detail += f" (and refused {len(refused['rows'])})"
+        return {"status": {**status, "status": "failed", "detail": detail}}
+    predictions.index = pd.RangeIndex(holdout_rows).difference(refused["rows"])
     return {
         "status": status,
         "model": model,
-        "predictions": data.read_table(side / review.PREDICTIONS),
+        "predictions": predictions,
+        "refused": refused,
         "info": artifacts.read_info(model),
         "metrics": artifacts.read_training_record(model),
     }
+
+
+def read_refused(side: Path) -> dict:
+    """The holdout rows a side's schema refused (none when it wrote no refused.json)."""
+    path = side / review.REFUSED
+    if not path.is_file():
+        return {"rows": [], "checks": []}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def compare(
@@ -73,14 +96,11 @@ def compare(
 ) -> dict:
     """The comparison record (what comparison.json holds and the comment renders)."""
     holdout = data.read_table(holdout_path)
-    challenger = load_side(challenger_dir)
-    if challenger["status"]["status"] != "ok":
-        raise DataError(f"{challenger_dir}: the challenger was not scored: {challenger['status']['detail']}")
-    champion = load_side(champion_dir)
-    if champion["status"]["status"] == "ok" and len(champion["predictions"]) != len(holdout):
-        rows = len(champion["predictions"])
-        detail = f"the champion predicted {rows} rows for a holdout of {len(holdout)}"
-        champion = {"status": {"status": "failed", "detail": detail, "log_tail": ""}}
+    challenger = load_side(challenger_dir, len(holdout), "challenger")
+    if challenger["status"]["status"] != "ok" or challenger["refused"]["rows"]:
+        detail = challenger["status"]["detail"] or "it refused rows of its own holdout"
+        raise DataError(f"{challenger_dir}: the challenger was not scored: {detail}")
+    champion = load_side(champion_dir, len(holdout), "champion")
 
     base_files = read_base(params, base, champion_dir)
     # The head's data as text, read once: to follow rows into the base's, and to count rows changed.
@@ -88,14 +108,17 @@ def compare(
         None if base_files["params"] is None else data.read_text(params.data_path, params.data_path.suffix)
     )
     fair = unseen_by_champion(params, base_files, head_text, champion, len(holdout))
-    keep = fair.keep
+    refused = champion.get("refused", {"rows": [], "checks": []})
+    keep = fair.keep.copy()
+    keep[refused["rows"]] = False  # the champion cannot answer them: a new category, say
     info = challenger["info"]
     y = holdout[params.data.target][keep]
     names = [params.train.primary_metric, *(m for m in params.metrics if m != params.train.primary_metric)]
     gate = params.gate
     stats = {"resamples": gate.resamples, "confidence": gate.confidence, "seed": gate.seed}
     sides = {"champion": champion, "challenger": challenger}
-    scored = {name: side["predictions"][keep] for name, side in sides.items() if "predictions" in side}
+    kept = np.flatnonzero(keep)
+    scored = {name: side["predictions"].loc[kept] for name, side in sides.items() if "predictions" in side}
     allowed = None
     if champion["status"]["status"] == "ok" and keep.sum() >= gate.min_rows:
         with progress.step(f"Paired bootstrap: {gate.resamples:,} resamples of {keep.sum():,} rows"):
@@ -118,7 +141,8 @@ def compare(
             everything, challenger["predictions"], names, info.classes, info.positive_class, **stats
         )
         diffs = [bootstrap.MetricDiff(m, None, v, None, lo, hi, 0.0) for m, (v, lo, hi) in absolute.items()]
-        decided = NO_CHAMPION if champion["status"]["status"] != "ok" else NOT_COMPARABLE
+        without = {"ok": NOT_COMPARABLE, "missing": NO_CHAMPION}  # a champion that failed fails the check
+        decided = without.get(champion["status"]["status"], CHAMPION_FAILED)
         alone = {"challenger": challenger["predictions"]}
         drawn = charts.review_charts(everything, alone, info.classes, info.positive_class)
         scored_y = everything
@@ -149,6 +173,7 @@ def compare(
             "hash": data.table_hash(holdout),
             "compared": int(keep.sum()),
             "left_out": fair.left_out,
+            "refused_by_champion": {"rows": len(refused["rows"]), "checks": refused["checks"]},
             "trained_rows_known": fair.trained_rows_known,
         },
         "changes": changes.between(params, base, base_files, head_text, champion, challenger),

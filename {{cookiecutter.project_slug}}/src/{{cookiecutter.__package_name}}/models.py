@@ -161,18 +161,40 @@ def with_threshold(pipeline: Pipeline, threshold: float | None, positive) -> Pip
     return Pipeline([*pipeline.steps[:-1], ("estimator", decide)])
 
 
-def predict_file(model_dir: Path, input_file: Path, output_file: Path, trusted: list[str]) -> int:
-    """Validate `input_file` against schema.Features, predict every row, write them in order."""
+def predict_file(
+    model_dir: Path, input_file: Path, output_file: Path, trusted: list[str], refused: Path | None = None
+) -> int:
+    """Validate `input_file` against schema.Features, predict every row, write them in order.
+
+    `refused`: instead of failing on rows the schema refuses, predict the others and record the
+    refused rows' positions and the checks they failed there (what `compare` leaves out and counts).
+    """
     from . import data, schema
 
     data.writer_for(output_file)  # fail before the work, not after
     frame = data.read_table(input_file)
-    features = data.validate(frame, schema.Features, str(input_file))
+    if refused is None:
+        features = data.validate(frame, schema.Features, str(input_file))
+    else:
+        features, failures = data.valid_rows(frame, schema.Features, str(input_file))
+        write_refused(refused, frame.index.difference(features.index), failures)
     model, info = load(model_dir, trusted)
     check_features(info, *data.feature_columns())
-    predictions = predict_frame(model, features)
+    predictions = predict_frame(model, features) if len(features) else pd.DataFrame({"prediction": []})
     data.write_table(predictions, output_file)
     return len(predictions)
+
+
+def write_refused(path: Path, rows: pd.Index, failures: pd.DataFrame | None) -> None:
+    """Positions of the rows the schema refused, and each failed check's count (no values: data stays out)."""
+    from . import data
+
+    checks = [] if failures is None else data.failure_summary(failures)
+    record = {
+        "rows": [int(i) for i in rows],
+        "checks": [{key: c[key] for key in ("column", "check", "count")} for c in checks],
+    }
+    data.write_json(path, record)
 
 
 def predict_frame(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:

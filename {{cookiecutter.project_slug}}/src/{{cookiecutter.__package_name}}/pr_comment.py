@@ -18,8 +18,9 @@ ICONS = {
     "worse": "❌",
     "no champion": "🆕",
     "not comparable": "⚠️",
+    "champion failed": "❌",
 }
-ABSOLUTE = {"no champion", "not comparable"}  # verdicts that show the challenger alone
+ABSOLUTE = {"no champion", "not comparable", "champion failed"}  # verdicts that show the challenger alone
 NO_SKILL = {
     True: "No skill: a dummy model that always predicts the training split's most frequent class, "
     "with its class shares as probabilities, scored on the same rows.",
@@ -43,24 +44,10 @@ def mark(diff: dict, direction: int) -> str:
 
 def sentence(record: dict) -> str:
     """The verdict in one sentence: the metric, the change, its interval and the rule applied."""
+    if record["verdict"] in ABSOLUTE:
+        return sentence_alone(record)
     primary = record["metrics"][0]
     label, level = evaluation.label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
-    status = record["champion"]["status"]
-    alone = (
-        f"The challenger's {label} on the whole holdout is {number(primary['challenger'])} ({level} CI "
-        f"{number(primary['low'])} to {number(primary['high'])})."
-    )
-    if record["verdict"] == "no champion":
-        why = status.get("detail") or "the base has no model"
-        return f"No champion to compare with ({why}), so the check passes. {alone}"
-    if record["verdict"] == "not comparable":
-        holdout = record["holdout"]
-        return (
-            f"Not comparable: only {holdout['compared']:,} of the {holdout['rows']:,} holdout rows were not "
-            f"in the champion's training data, fewer than `gate.min_rows` ({record['gate']['min_rows']:,}), "
-            f"so there is no verdict and this check fails. {alone} Add data, lower `gate.min_rows`, or "
-            "have a maintainer review the change and merge it without this check."
-        )
     if primary["delta"] is None:
         return f"{label} is undefined on this holdout for a model: no verdict on it, so the check passes."
     change = (
@@ -78,6 +65,33 @@ def sentence(record: dict) -> str:
     return (
         f"{change}: not a significant change. The check fails only when {label} is worse by more "
         f"than {tolerance} with {level} confidence."
+    )
+
+
+def sentence_alone(record: dict) -> str:
+    """Why there is no paired verdict, and whether the check passes; then the challenger's own value."""
+    primary = record["metrics"][0]
+    label, level = evaluation.label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
+    status = record["champion"]["status"]
+    alone = (
+        f"The challenger's {label} on the whole holdout is {number(primary['challenger'])} ({level} CI "
+        f"{number(primary['low'])} to {number(primary['high'])})."
+    )
+    if record["verdict"] == "no champion":
+        why = status.get("detail") or "the base has no model"
+        return f"No champion to compare with ({why}), so the check passes. {alone}"
+    if record["verdict"] == "champion failed":
+        return (
+            f"The champion (the base's model) could not be scored: {status['detail']}. Without it there is "
+            f"no verdict, so this check fails. {alone} Fix what broke the base's model (its log is below), "
+            "or have a maintainer review the change and merge it without this check."
+        )
+    holdout = record["holdout"]
+    return (
+        f"Not comparable: only {holdout['compared']:,} of the {holdout['rows']:,} holdout rows were not "
+        f"in the champion's training data, fewer than `gate.min_rows` ({record['gate']['min_rows']:,}), "
+        f"so there is no verdict and this check fails. {alone} Add data, lower `gate.min_rows`, or "
+        "have a maintainer review the change and merge it without this check."
     )
 
 
@@ -105,6 +119,19 @@ def left_out_line(holdout: dict) -> str | None:
             "so every row of the base's data counts as trained on."
         )
     return line
+
+
+def refused_line(holdout: dict) -> str | None:
+    """Holdout rows the champion's schema refuses (a new category, say): it has no answer for them."""
+    refused = holdout.get("refused_by_champion") or {"rows": 0}
+    if not refused["rows"]:
+        return None
+    checks = ", ".join(f"`{c['column']}` {c['check']}: {c['count']:,}" for c in refused["checks"])
+    return (
+        f"{refused['rows']:,} holdout rows were left out because the champion's schema refuses them "
+        f"({checks}): the base's model cannot answer them, as its service would refuse them, so both "
+        "models are compared on the rows both can answer."
+    )
 
 
 def version_line(version: dict) -> str:
@@ -211,9 +238,7 @@ def render_comment(record: dict, omit: set[str]) -> str:
     status = record["champion"]["status"]
     if status["status"] == "failed":
         warnings.append(f"The champion could not be built at `{status.get('ref')}`: {status['detail']}.")
-    left_out = left_out_line(record["holdout"])
-    if left_out:
-        warnings.append(left_out)
+    warnings += [line for line in (left_out_line(record["holdout"]), refused_line(record["holdout"])) if line]
     return render(
         "comment.md.j2",
         icon=ICONS[record["verdict"]],

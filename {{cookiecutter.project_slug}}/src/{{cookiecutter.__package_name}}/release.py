@@ -101,7 +101,7 @@ def export(bento_tag: str, out: Path) -> Path:
     return Path(bentoml.export_bento(bento_tag, str(out.resolve())))  # fsspec: relative means from /
 
 
-VERDICTS = {"better", "no significant change", "worse", "no champion", "not comparable"}
+VERDICTS = {"better", "no significant change", "worse", "no champion", "not comparable", "champion failed"}
 
 
 def check_review(
@@ -116,11 +116,10 @@ def check_review(
     with both values. A release is vouched for (published as a full release and deployed) only
     when its review matched and passed; otherwise the card says why.
     """
-    record = None if reviewed is None else reviewed / "challenger" / "model"
     review = {"status": "unreviewed", "pr": pr, "conclusion": conclusion, "verdict": None, "vouched": False}
-    if record is None or not (record / artifacts.METRICS_FILE).is_file():
+    if reviewed is None or not (reviewed / artifacts.REVIEWED_METRICS_FILE).is_file():
         return review
-    before = artifacts.read_training_record(record)
+    before = artifacts.read_training_record(reviewed, artifacts.REVIEWED_METRICS_FILE)
     differences = [
         f"{name} hash: reviewed {before['hashes'][name][:12]}, released {metrics['hashes'][name][:12]}"
         for name in ("data", "holdout", "schema", "params")

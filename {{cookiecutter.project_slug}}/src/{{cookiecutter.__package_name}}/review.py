@@ -21,6 +21,7 @@ from .errors import ModelError
 from .settings import Params
 
 STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
+REFUSED = "refused.json"  # holdout rows the champion's schema refuses: left out of the comparison
 BASE_DATA = "base-data"  # the base's training data, when DVC keeps it (not in git for compare to read)
 LOG_TAIL_LINES = 40
 
@@ -133,6 +134,8 @@ def run_base(
             str(holdout),
             "--output",
             str(out / PREDICTIONS),
+            "--refused",
+            str(out / REFUSED),
         ],
     }
     if reuse:
@@ -144,6 +147,9 @@ def run_base(
     for name, command in steps.items():
         with progress.step(f"Champion at {ref[:12]}: {name}"):
             code, log = stream(command, base, env, prefix="champion | ")
+        if name == "predict" and code == 2 and any("No such option: --refused" in line for line in log):
+            # A base from before --refused: its predict fails on any row its schema refuses (closed).
+            code, log = stream(command[:-2], base, env, prefix="champion | ")
         if code != 0:
             detail = f"`{name}` failed at {ref} (exit {code})"
             return write_status(out, "failed", detail, "\n".join(log), ref)
@@ -173,9 +179,11 @@ def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, 
 
 
 def read_status(side: Path) -> dict:
+    """A side's status.json. Only `score` itself may say "missing" (the base has no project): a side
+    with no status at all failed, so the review fails closed rather than passing without a champion."""
     path = side / STATUS_FILE
     if not path.is_file():
-        return {"status": "missing", "detail": f"{path} not found: was this side scored?", "log_tail": ""}
+        return {"status": "failed", "detail": f"{path} not found: was this side scored?", "log_tail": ""}
     return json.loads(path.read_text(encoding="utf-8"))
 
 
