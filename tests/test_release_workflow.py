@@ -66,7 +66,7 @@ def release(merged: dict, name: str, *act_args: str):
 def reviewed_metrics(merged: dict) -> Path:
     """The metrics the review uploaded, in its artifact on the fake GitHub."""
     review = merged["github"].artifact("model-review", run_id=merged["review_run"])
-    return review / "challenger" / "model" / "metrics.json"
+    return review / "challenger-metrics.json"
 
 
 def test_merge_publishes_image_and_release_with_the_model_card(merged):

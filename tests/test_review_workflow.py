@@ -101,6 +101,17 @@ def stronger_model_and_more_rows(project: Path) -> None:
     data.write_text(data.read_text() + "\n".join(later[1:51]) + "\n")  # 50 rows of July 2012
 
 
+REVIEW_RECORDS = {"pr-number", "comment.md", "comparison.json", "challenger-metrics.json"}
+
+
+def assert_records_only(review: Path) -> None:
+    """The artifact anyone with read access can download: the records the comment and the release read,
+    never data (the holdout, predictions, the base's data kept by DVC) or a model."""
+    files = {str(p.relative_to(review)) for p in review.rglob("*") if p.is_file()}
+    assert files == REVIEW_RECORDS
+    assert set(json.loads((review / "challenger-metrics.json").read_text())["hashes"]) >= {"data", "holdout"}
+
+
 @pytest.fixture
 def github(tmp_path) -> FakeGitHub:
     return FakeGitHub(tmp_path / "github", repo=REPO)
@@ -126,9 +137,7 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path, github)
     )
     assert re.search(r"champion \| \[ *\d+\.\ds\] Cross-validating hist_gradient_boosting", result.log)
     assert (review / "pr-number").read_text().strip() == "11"
-    uploaded = review / "challenger" / "model"
-    assert (uploaded / "metrics.json").is_file()  # what release.yml checks the merged model against
-    assert not (uploaded / "model.skops").exists()  # the model itself is not shipped around
+    assert_records_only(review)
 
     posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
     assert posted.returncode == 0, posted.log[-3000:]
@@ -175,7 +184,9 @@ def test_a_data_change_in_dvc_is_reviewed_against_the_base_version(tmp_path, git
     assert result.returncode == 0, result.log[-4000:]
     assert "Fetched data/bike-sharing-hour.csv" in result.log
     assert re.search(r"Champion at \w+: fetch the data \(DVC\)", result.log)
-    comment = (github.artifact("model-review", run_id=result.run_id) / "comment.md").read_text()
+    review = github.artifact("model-review", run_id=result.run_id)
+    assert_records_only(review)  # the base's data, fetched for the champion, stayed in RUNNER_TEMP
+    comment = (review / "comment.md").read_text()
     assert "## ✅ Model review: better" in comment
     assert f"Training data version (DVC, md5): `{base_md5[:12]}` → `{head_md5[:12]}`" in comment
     assert "Training data: 13,003 → 13,053 rows (+50 added, −0 removed)" in comment
@@ -216,6 +227,64 @@ def test_pr_that_cannot_be_compared_fails_after_uploading_its_comment(repo, tmp_
     posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
     assert posted.returncode == 0, posted.log[-3000:]
     assert [c["body"] for c in github.comments(14)] == [sticky(comment)]
+
+
+def test_a_new_category_is_left_out_of_the_comparison_not_a_way_around_it(repo, tmp_path, github):
+    """A PR that widens a check (a third year, `yr` 2) and adds rows with it: the champion's schema
+    refuses those rows, so they are left out and counted, and the rest are compared: the gate still
+    judges the PR (before, the champion's predict failed and "no champion" passed the check)."""
+
+    def a_new_year(project: Path) -> None:
+        schema = project / "src" / "my_ml_project" / "schema.py"
+        text = schema.read_text()
+        assert "yr: Series[int] = pa.Field(ge=0, le=1)" in text
+        schema.write_text(text.replace("pa.Field(ge=0, le=1)", "pa.Field(ge=0, le=2)", 1))
+        data = project / "data" / "bike-sharing-hour.csv"
+        header, *later = (project / "data" / "later" / "bike-sharing-hour.csv").read_text().splitlines()
+        year = header.split(",").index("yr")
+        moved = [",".join("2" if i == year else v for i, v in enumerate(r.split(","))) for r in later[:400]]
+        data.write_text(data.read_text() + "\n".join(moved) + "\n")
+
+    result = pull_request(repo, "new-year", a_new_year, tmp_path, github, number=17)
+
+    assert result.returncode == 0, result.log[-4000:]
+    review = github.artifact("model-review", run_id=result.run_id)
+    record = json.loads((review / "comparison.json").read_text())
+    refused = record["holdout"]["refused_by_champion"]
+    assert record["verdict"] in {"no significant change", "better"} and refused["rows"] > 40
+    assert record["holdout"]["compared"] == record["holdout"]["rows"] - refused["rows"]
+    comment = (review / "comment.md").read_text()
+    said = f"{refused['rows']:,} holdout rows were left out because the champion's schema refuses them"
+    assert said in comment
+    assert "(`yr` less_than_or_equal_to(1): " in comment
+
+
+def test_a_champion_that_cannot_be_trained_fails_the_check(repo, tmp_path, github):
+    """Only a base without a project passes without a champion: a base whose model fails fails closed."""
+    project, main = repo
+    run(["git", "checkout", "-q", "-B", "broken-main", main], project)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["candidates"] = {"gone": {"estimator": "no_such_package.Model", "params": {}}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    broken = commit(project, "a candidate that cannot be imported")
+    run(["git", "checkout", "-q", "-B", "fix"], project)
+    edit_params(project, QUICK)
+    head = commit(project, "fix")
+    payload = {"pull_request": {"number": 18, "base": {"sha": broken, "ref": "main"},
+                                "head": {"sha": head, "ref": "fix"}}}  # fmt: skip
+    try:  # act reviews the checked-out tree, as actions/checkout would leave it
+        result = act(project, "train.yml", "pull_request", tmp_path / "review", payload, github=github)
+    finally:
+        run(["git", "checkout", "-q", "main"], project)
+
+    assert result.returncode != 0, result.log[-4000:]
+    assert "The champion (the base's model) could not be trained, loaded or scored" in result.log
+    review = github.artifact("model-review", run_id=result.run_id)
+    assert_records_only(review)
+    comment = (review / "comment.md").read_text()
+    assert "## ❌ Model review: champion failed" in comment
+    assert "could not be scored: `train` failed at" in comment and "so this check fails" in comment
+    assert "no_such_package" in comment  # the champion's log tail says why
 
 
 def test_pr_that_changes_the_split_is_judged_on_rows_neither_model_trained_on(repo, tmp_path, github):
