@@ -25,6 +25,7 @@ from conftest import BIN, bake, git_init, run
 pytestmark = pytest.mark.slow
 UV = str(BIN / "uv")
 DATA = "data/bank-marketing.csv"
+LOCAL = ".dvc/config.local"  # where the verbs put $DVC_REMOTE_CONFIG while DVC needs it
 
 
 def cli(project: Path, *args: str, check: bool = True, **env: str):
@@ -102,6 +103,7 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     (tmp_path / "aside.csv").rename(project / DATA)
     moved = cli(project, "data-remote", url, **secret)
     assert f"Pushed {DATA} to {url}" in moved.stdout
+    assert not (project / LOCAL).exists()  # the credentials lived for the upload only
     staged = run(["git", "diff", "--cached", "--name-status"], project).stdout.split("\n")
     assert f"D\t{DATA}" in staged and f"A\t{DATA}.dvc" in staged and "A\t.dvc/config" in staged
     assert (project / DATA).read_bytes() == original  # still here, now ignored by git
@@ -118,6 +120,7 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     assert "`uv run dvc pull`" in missing.stderr
     fetched = cli(clone, "fetch-data", **secret)
     assert f"Fetched {DATA}" in fetched.stdout and (clone / DATA).read_bytes() == original
+    assert not (clone / LOCAL).exists()  # no credential outlives the step
 
     # The drift job's retrain-data: rows appended, the new version pushed, the PR carries the pointer.
     run(["git", "checkout", "-q", "-b", "retrain"], clone)
@@ -131,11 +134,13 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     assert staged_files == [f"{DATA}.dvc", "data/manifest.json"]
     new_md5 = hashlib.md5((clone / DATA).read_bytes()).hexdigest()
     assert new_md5 != md5 and new_md5[2:] in stored()
+    assert not (clone / LOCAL).exists()
     shutil.rmtree(clone / "data" / "current")
     run(["git", "add", "-A"], clone)
     commit(clone, "retrain on drifted data")
 
-    # Its review: the champion's worktree fetches main's version (with the same secret).
+    # Its review: the champion's worktree fetches main's version (the step's own secret, as train.yml
+    # gives it: fetch-data removed the checkout's copy).
     out = "reports/pr"
     cli(clone, "holdout", "--out", f"{out}/holdout.csv")
     cli(clone, "score", "--holdout", f"{out}/holdout.csv", "--out", f"{out}/challenger")
@@ -160,3 +165,24 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
                   check=False)  # fmt: skip
     assert refused.returncode == 1
     assert "kept by DVC and the champion's step did not fetch it" in refused.stderr
+
+
+def test_the_dvc_secrets_reach_only_the_steps_that_use_them(default_project):
+    """Each step that runs DVC gets the secret in its own env (the verb writes .dvc/config.local and
+    removes it when it ends): no job or workflow holds it, so no later step finds it on disk."""
+    holders = {}
+    for path in sorted((default_project / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        assert "DVC_REMOTE" not in str(workflow.get("env")), path.name
+        for name, job in workflow["jobs"].items():
+            assert "DVC_REMOTE" not in str(job.get("env")), f"{path.name}:{name}"
+            for step in job.get("steps", []):
+                secret = (step.get("env") or {}).get("DVC_REMOTE_CONFIG")
+                if secret:
+                    verb = step["run"].split("my-ml-project", 1)[1].split()[0]  # what the step runs
+                    holders.setdefault(secret, []).append(f"{path.name}:{name}:{verb}")
+    assert holders["${{ secrets.DVC_REMOTE_WRITE_CONFIG }}"] == ["drift.yml:check:retrain-data"]
+    read = holders.pop("${{ secrets.DVC_REMOTE_CONFIG }}")
+    assert {h.rsplit(":", 1)[1] for h in read} == {"fetch-data", "score"}
+    assert [h for h in read if h.endswith(":score")] == ["train.yml:review:score"]  # the champion's
+    assert len(holders) == 1  # no other secret becomes DVC's credentials

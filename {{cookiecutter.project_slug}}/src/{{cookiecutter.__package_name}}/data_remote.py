@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import git
@@ -45,31 +46,64 @@ def fetch(params: Params) -> bool:
     path = params.data_path
     if not tracked(path):
         return False
-    use_credentials(path.parent)
-    run("pull", pointer(path).name, cwd=path.parent, what=f"fetching {params.data.path}")
+    with credentials(path.parent):
+        run("pull", pointer(path).name, cwd=path.parent, what=f"fetching {params.data.path}")
     return True
 
 
 def push_new_version(params: Params) -> None:
     """After data.path changed: record its new content in the pointer and upload it to the remote."""
     root = params.data_path.parent
-    use_credentials(root)  # the write credentials, when the workflow step gives them
     run("add", params.data_path.name, cwd=root, what=f"recording the new {params.data.path}")
-    run("push", pointer(params.data_path).name, cwd=root, what=f"uploading the new {params.data.path}")
+    with credentials(root):  # the write credentials, when the workflow step gives them
+        run("push", pointer(params.data_path).name, cwd=root, what=f"uploading the new {params.data.path}")
 
 
-def use_credentials(where: Path) -> None:
+@contextmanager
+def credentials(where: Path) -> Iterator[None]:
     """$DVC_REMOTE_CONFIG (a secret: the remote's credentials, in DVC's config syntax), when set,
-    becomes the repository's .dvc/config.local, which git never sees."""
+    becomes .dvc/config.local of the DVC project holding `where` (git never sees it) for the
+    commands in the block only: removed when the block ends, however it ends."""
     config = os.environ.get(CREDENTIALS)
     if not config:
+        yield
         return
+    local = dvc_root(where) / ".dvc" / "config.local"
+    write_private(local, config.strip() + "\n")
+    try:
+        yield
+    finally:
+        local.unlink(missing_ok=True)
+
+
+def dvc_root(where: Path) -> Path:
+    """The DVC project holding `where`: `where` itself when it has .dvc/, else as DVC finds it."""
+    if os.path.lexists(where / ".dvc"):
+        return where.resolve()
     found = dvc("root", cwd=where)
     if found.returncode != 0:
         raise DataError(f"{where} is not in a DVC project ({CREDENTIALS} is set): {found.stderr.strip()}")
-    local = (where / found.stdout.strip() / ".dvc" / "config.local").resolve()
-    local.write_text(config.strip() + "\n", encoding="utf-8")
-    local.chmod(0o600)
+    return (where / found.stdout.strip()).resolve()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only (0600 from the start, no window), never through a
+    symlink (a committed one could lead the secret into an uploaded folder), never over a file."""
+    for place in (path.parent, path):
+        if place.is_symlink():
+            raise DataError(f"{place} is a symbolic link: refusing to write credentials through it")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise DataError(
+            f"{path} exists already: refusing to replace it with ${CREDENTIALS} "
+            f"(remove it, or unset {CREDENTIALS} to use it)"
+        ) from None
+    except OSError as err:
+        raise DataError(f"cannot write the remote's credentials to {path}: {err.strerror}") from None
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def content_hash(pointer_text: str) -> str | None:
@@ -88,13 +122,6 @@ def base_data(project: Path, params_name: str) -> Path | None:
     except (ProjectError, KeyError, TypeError):
         return None  # the base's own train step says what is wrong with its params
     return path if tracked(path) else None
-
-
-def share_credentials(checkout: Path, worktree: Path) -> None:
-    """The remote's credentials (.dvc/config.local, never committed) for a worktree of the same repo."""
-    local = checkout / ".dvc" / "config.local"
-    if local.is_file() and (worktree / ".dvc").is_dir():
-        shutil.copyfile(local, worktree / ".dvc" / "config.local")
 
 
 def remote_url(url: str) -> str:
@@ -138,13 +165,13 @@ def move_to_remote(params: Params, url: str) -> list[str]:
         run("init", "--quiet", cwd=root, what="initialising DVC")
         run("config", "core.analytics", "false", cwd=root, what="configuring DVC")
     run("remote", "add", "--default", "--force", REMOTE, url, cwd=root, what=f"adding the remote {url}")
-    use_credentials(root)
     relative = path.resolve().relative_to(root.resolve()).as_posix()
     if git.run(root, "ls-files", "--error-unmatch", relative).returncode == 0:
         git.run(root, "rm", "--cached", "--quiet", relative)  # the file stays on disk, now ignored
     run("add", relative, cwd=root, what=f"tracking {relative}")
     try:
-        run("push", cwd=root, what=f"uploading {relative} to {url}")
+        with credentials(root):
+            run("push", cwd=root, what=f"uploading {relative} to {url}")
     except DataError as err:
         raise DataError(
             f"{err}\n{relative} is still here; once that is fixed, run data-remote again"

@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 
 from . import artifacts, data, data_remote, git, progress
-from .errors import ModelError
+from .errors import DataError, ModelError
 from .settings import Params
 
 STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
@@ -80,10 +80,15 @@ def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: 
                 )
             if reuse:
                 shutil.copytree(cached, out / MODEL_DIR, dirs_exist_ok=True)
+            args = (base, params_path.name, holdout.resolve(), out.resolve(), ref, reuse, why)
             kept = data_remote.base_data(base, params_path.name)
-            if kept is not None:  # the data is in DVC: the worktree fetches the base's version
-                data_remote.share_credentials(Path(top.stdout.strip()), tree)
-            return run_base(base, params_path.name, holdout.resolve(), out.resolve(), ref, reuse, why, kept)
+            if kept is None:
+                return run_base(*args)
+            # The data is in DVC: the worktree fetches the base's version, with this step's secret.
+            with data_remote.credentials(tree):
+                return run_base(*args, kept)
+        except DataError as err:  # e.g. a symlinked .dvc/config.local at the base
+            return write_status(out, "failed", str(err), ref=ref)
         finally:
             git.run(project, "worktree", "remove", "--force", str(tree))
 
