@@ -407,8 +407,9 @@ def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
 @PARAMS
 @MODEL_DIR
 @path_option("--export", "export_to", help="Also write the bento, model included, here.")
+@path_option("--sbom", help="Also write the SBOM (CycloneDX JSON) of the bento's packages here.")
 @user_errors
-def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
+def build(params_path: Path, model_dir: Path, export_to: Path | None, sbom: Path | None) -> None:
     """Store the trained model in BentoML's store and build the service's bento; prints the bento tag.
 
     GITHUB_OUTPUT gets `bento` and `model` (the tags). `bentoml containerize <bento>` makes the image.
@@ -420,6 +421,8 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None) -> None:
     bento, model = release.build(load_params(params_path), model_dir)
     if export_to is not None:
         release.export(bento, export_to)
+    if sbom is not None:
+        release.write_sbom(sbom)
     set_outputs(bento=bento, model=model)
     click.echo(f"Built {bento} serving {model}" + (f"; exported to {export_to}" if export_to else ""))
     click.echo(bento)

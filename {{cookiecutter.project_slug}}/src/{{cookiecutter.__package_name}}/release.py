@@ -2,13 +2,16 @@
 
 The model enters the store under a version derived from its content, so the same model always has
 the same tag, and the bento pins that tag. The bento's Python requirements are exported from
-uv.lock: the container runs exactly the versions the tests ran with, and building needs no network.
+uv.lock with their hashes: the container runs exactly the versions the tests ran with, and building
+needs no network. The image starts from Astral's Python image carrying the uv that exported them.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from . import artifacts, data, models, progress
@@ -43,20 +46,55 @@ def store_model(params: Params, model_dir: Path) -> str:
     return tag
 
 
-def locked_requirements() -> list[str]:
-    """The runtime dependencies pinned in uv.lock (`name==version`, with markers), for the bento."""
+def uv_export(*options: str) -> str:
+    """`uv export` of the runtime dependencies locked in uv.lock (no dev group), never re-locking."""
     if not (PROJECT / "uv.lock").is_file():
         raise ProjectError(f"build: no uv.lock in {PROJECT}; build from a checkout of the project")
     uv = shutil.which("uv")
     if uv is None:
         raise ProjectError("build: uv is not on PATH (it exports the locked requirements for the bento)")
-    command = [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--no-annotate"]
-    done = subprocess.run(
-        [*command, "--no-header", "--quiet"], cwd=PROJECT, capture_output=True, text=True, check=False
-    )
+    command = [uv, "export", "--frozen", "--no-dev", "--no-header", "--quiet", *options]
+    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise ProjectError(f"build: `uv export` failed: {done.stderr.strip()}")
-    return [line.strip() for line in done.stdout.splitlines() if line.strip() and not line.startswith("#")]
+    return done.stdout
+
+
+def locked_requirements() -> list[str]:
+    """The runtime dependencies pinned in uv.lock, one per line with their markers and hashes
+    (`name==version ; marker --hash=sha256:...`), for the bento: the image's `uv pip install`
+    checks every wheel it downloads against them."""
+    text = uv_export("--no-emit-project", "--no-annotate")
+    text = re.sub(r"[ \t]*\\\n\s*", " ", text)  # uv continues a requirement's hashes over lines
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def uv_version() -> str:
+    """The version (X.Y.Z) of the uv on PATH, the one that exports the requirements."""
+    done = subprocess.run([shutil.which("uv") or "uv", "--version"], capture_output=True, text=True)
+    found = re.match(r"uv (\d+\.\d+\.\d+)", done.stdout)
+    if found is None:
+        raise ProjectError(f"build: cannot read uv's version from {(done.stdout or done.stderr).strip()!r}")
+    return found.group(1)
+
+
+def base_image() -> str:
+    """BentoML's default base (`python:X.Y-slim`, Debian trixie, this interpreter's X.Y) with this uv.
+
+    BentoML's Dockerfile installs the latest uv from PyPI (`pip install uv`) unless one is on PATH:
+    Astral's image brings the exact uv that exported the requirements, so nothing is fetched unpinned.
+    """
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return f"ghcr.io/astral-sh/uv:{uv_version()}-python{python}-trixie-slim"
+
+
+def write_sbom(out: Path) -> Path:
+    """The CycloneDX 1.5 SBOM of what the bento installs: the project and the runtime packages locked
+    in uv.lock (each with its version, purl, and the hashes of its files), written by uv itself."""
+    sbom = uv_export("--format", "cyclonedx1.5", "--preview-features", "sbom-export")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(sbom)
+    return out
 
 
 def build(params: Params, model_dir: Path) -> tuple[str, str]:
@@ -72,7 +110,7 @@ def build(params: Params, model_dir: Path) -> tuple[str, str]:
         model_tag = store_model(params, model_dir)
         note["result"] = model_tag
     os.environ["MODEL_TAG"] = model_tag  # the service module resolves this exact model while building
-    requirements = locked_requirements()
+    requirements, image = locked_requirements(), base_image()
     with progress.step("Building the service's bento") as note:
         try:
             bento = bentoml.bentos.build(
@@ -85,6 +123,7 @@ def build(params: Params, model_dir: Path) -> tuple[str, str]:
                     "candidate": models.read_info(model_dir).candidate,
                 },
                 python={"packages": requirements, "lock_packages": False},
+                docker={"base_image": image},
                 models=[model_tag],
             )
         except bentoml.exceptions.BentoMLException as err:
