@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from support import PKG_NAME, ROOT, explain, invoke, pkg, write_small_params, write_table
 
@@ -268,6 +269,20 @@ def test_the_schema_says_which_bounds_are_checks_and_which_are_hints(workspace):
     docstring = import_schema(workspace / "schema.py").__doc__
     assert "The arguments of `pa.Field(...)` are checks, enforced on every row" in docstring
     assert "Text after `observed:` in a comment is a hint, never checked" in docstring
+
+
+def test_the_pattern_the_schema_suggests_matches_whole_values_in_ascii_digits(workspace):
+    """infer-schema writes no pattern, but its module shows how to write one: the example must refuse
+    a trailing newline (`$` matches before it) and digits of another script (`\\d` matches them)."""
+    infer(workspace, "churned")
+    docstring = import_schema(workspace / "schema.py").__doc__
+    example = re.search(r'`str_matches=r"([^"]+)"`', docstring)
+    assert example, docstring
+    day = pa.DataFrameSchema({"day": pa.Column(str, pa.Check.str_matches(example[1]))})
+    assert len(day.validate(pd.DataFrame({"day": ["2024-01-31"]}))) == 1
+    for lookalike in ["2024-01-31\n", "٢٠٢٤-٠١-٣١", "2024-01-31x"]:
+        with pytest.raises(pa.errors.SchemaError):
+            day.validate(pd.DataFrame({"day": [lookalike]}))
 
 
 def test_long_names_and_hints_stay_ruff_clean(workspace, tmp_path):

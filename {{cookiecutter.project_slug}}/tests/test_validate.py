@@ -28,6 +28,16 @@ def text_column():
     return next(name for name, c in columns.items() if str(c.dtype) in {"str", "string"} and c.checks)
 
 
+@pytest.fixture(scope="module")
+def pattern_column():
+    """The sample schema's column checked by a pattern (the day, or the campaign's month)."""
+    columns = schema.TrainingData.to_schema().columns
+    return next(name for name, c in columns.items() if any(k.name == "str_matches" for k in c.checks))
+
+
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
 def validate(path, tmp_path):
     report = tmp_path / "reports" / "validation.md"
     return invoke("validate", path, "--report", report), report
@@ -72,6 +82,18 @@ def test_violations_are_listed_by_column_and_check(raw, text_column, tmp_path):
     markdown = report.read_text(encoding="utf-8")
     assert f"| {numeric} | {cells[1]} | 1 | -5 | 1 |" in markdown
     assert f"| {text_column} | {first_check(text_column)}" in markdown and "| 1 | bogus | 3 |" in markdown
+
+
+def test_a_pattern_matches_the_whole_value_in_ascii_digits(raw, pattern_column):
+    """pandera matches with re.match, where `$` also matches before a trailing newline and `\\d` is
+    any script's digits: `validate`, `train` and `drift` must still refuse both."""
+    valid = raw[pattern_column].iloc[0]
+    rows = raw.head(3).assign(**{pattern_column: [valid, f"{valid}\n", valid.translate(ARABIC_INDIC_DIGITS)]})
+    with pytest.raises(data.ValidationFailed) as failed:
+        data.validate(rows, schema.TrainingData, "lookalikes")
+    failures = failed.value.failures
+    assert set(failures["column"]) == {pattern_column}
+    assert sorted(failures["index"]) == [1, 2]
 
 
 def test_extra_column_is_named(raw, tmp_path):

@@ -47,7 +47,9 @@ BOUNDS = {
 RECORD_CONFIG = ConfigDict(
     extra="forbid",  # a misspelt or unexpected field is an error, not silently dropped
     strict=True,  # "42" is not a number; JSON integers are still accepted for float fields
-    regex_engine="python-re",  # the same regex dialect as pandera
+    # pandera's regex dialect: schema patterns end with `\Z` (`$` also matches before a trailing
+    # newline), which pydantic's default engine, Rust's regex, refuses
+    regex_engine="python-re",
     frozen=True,
 )
 
