@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,13 +84,9 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
 
     # The review of the merged commit: its pull request, then that PR's train.yml run and artifact.
     calls = github.gh_calls()
-    runs = ["run", "list", "--workflow", "train.yml", "--commit", sha, "--status", "completed"]
-    runs += ["--limit", "1"]
-    assert calls[:4] == [
-        ["api", f"repos/{REPO}/commits/{sha}/pulls", "--jq", '.[0].number // ""'],
-        ["api", f"repos/{REPO}/commits/{sha}/pulls", "--jq", '.[0].head.sha // ""'],
-        [*runs, "--json", "databaseId", "--jq", '.[0].databaseId // ""'],
-        [*runs, "--json", "conclusion", "--jq", '.[0].conclusion // ""'],
+    assert calls[:2] == [
+        ["api", f"repos/{REPO}/commits/{sha}/pulls"],
+        ["api", f"repos/{REPO}/actions/workflows/train.yml/runs?head_sha={sha}&per_page=100"],
     ]
     (download,) = [c for c in done.calls("actions/download-artifact") if c["name"] == "model-review"]
     assert download["run-id"] == str(merged["review_run"])
@@ -284,3 +281,54 @@ def test_deploy_on_push_applies_the_manifests_with_the_latest_release_image(
     assert f"image: ghcr.io/acme/churn-model:{sha}\n" in calls  # in place of the unreleased one
     assert "image: my-ml-project:unreleased" not in calls
     assert calls.endswith("rollout status deployment/my-ml-project --timeout 5m\n")
+
+
+def find_review(merged: dict, tmp: Path, change) -> dict:
+    """release.yml's first job alone, on a copy of the fake GitHub that `change` edits: its outputs."""
+    github = FakeGitHub(tmp / "github", repo=REPO)
+    shutil.copytree(merged["github"].root, github.root, dirs_exist_ok=True)
+    change(github)
+    args = ("--secret", "GITHUB_TOKEN=workflow-token")
+    payload = {"ref": "refs/heads/main", "after": merged["head"]}
+    done = act(merged["project"], "release.yml", "push", tmp / "run", payload, job="review", act_args=args,
+               github=github)  # fmt: skip
+    assert done.returncode == 0, done.log[-4000:]
+    return dict(re.findall(r"::set-output:: (pr|run-id|conclusion)=(.*)", done.log))
+
+
+def test_only_the_merged_pull_requests_own_review_vouches(merged, tmp_path):
+    """A manual run (maybe against an old base) never counts; a failed review of the same head in
+    another pull request (into another branch, say) means no vouching: GitHub's runs do not say
+    which pull request they reviewed once it is merged, so every review of that head must pass."""
+    head, own = merged["head"], str(merged["review_run"])
+    nothing_else = find_review(merged, tmp_path / "own", lambda github: None)
+    assert nothing_else == {"pr": "7", "run-id": own, "conclusion": "success"}
+
+    def manual_runs(github):
+        github.add_run("train.yml", head, "workflow_dispatch", "more-data", conclusion="success")
+        github.add_run("train.yml", head, "workflow_dispatch", "more-data", conclusion="failure")
+
+    assert find_review(merged, tmp_path / "manual", manual_runs) == nothing_else
+
+    def another_pull_request_failed(github):
+        github.add_run("train.yml", head, "pull_request", "more-data", conclusion="failure", run_id=9001)
+
+    found = find_review(merged, tmp_path / "other", another_pull_request_failed)
+    assert found == {"pr": "7", "run-id": "9001", "conclusion": "failure"}
+
+
+def test_a_retraining_pr_is_vouched_for_by_the_drift_jobs_dispatch_only(merged, tmp_path):
+    """The retraining PR's review is dispatched by the drift job with the workflow token; a person's
+    dispatch of the same branch does not count."""
+    head = merged["head"]
+
+    def retraining_pr(github, dispatcher: str):
+        with github.transaction() as state:
+            state["runs"] = [r for r in state["runs"] if r["workflow"] != "train.yml"]
+            find_pull(state, 7)["head"]["ref"] = "retrain/drift"
+        github.add_run("train.yml", head, "workflow_dispatch", "retrain/drift", run_id=9100, actor=dispatcher)
+
+    found = find_review(merged, tmp_path / "bot", lambda github: retraining_pr(github, "github-actions[bot]"))
+    assert found == {"pr": "7", "run-id": "9100", "conclusion": "success"}
+    found = find_review(merged, tmp_path / "person", lambda github: retraining_pr(github, "octocat"))
+    assert found == {"pr": "7", "run-id": "", "conclusion": ""}

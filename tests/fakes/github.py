@@ -181,10 +181,14 @@ class FakeGitHub:
         conclusion: str = "success",
         run_id: int | None = None,
         name: str = "",
+        actor: str = "octocat",
+        head_repo: str | None = None,
     ) -> int:
-        """A workflow run; `workflow` is its file name under .github/workflows/."""
+        """A workflow run; `workflow` is its file name under .github/workflows/; `actor` triggered it,
+        `head_repo` is where its head branch lives (a fork's, for a fork's pull request)."""
         with self.transaction() as data:
-            return add_run(data, workflow, head_sha, event, head_branch, status, conclusion, run_id, name)
+            run = (workflow, head_sha, event, head_branch, status, conclusion)
+            return add_run(data, *run, run_id, name, actor, head_repo)
 
     def add_route(self, route: str, body, status: int = 200, method: str = "GET") -> None:
         """An answer for `gh api <route>` (route as gh gets it, e.g. repos/o/r/issues/3/comments)."""
@@ -238,7 +242,10 @@ class FakeGitHub:
                     )
                 else:
                     pull["head"]["sha"] = head_sha
-            return add_run(state, workflow, head_sha, event, head_branch, "in_progress", "", run_id, name)
+            head_repo = (((pr or {}).get("head") or {}).get("repo") or {}).get("full_name")
+            actor = (payload.get("sender") or {}).get("login", "octocat")
+            run = (workflow, head_sha, event, head_branch, "in_progress", "")
+            return add_run(state, *run, run_id, name, actor, head_repo)
 
     def finish_run(self, run_id: int, conclusion: str) -> None:
         with self.transaction() as data:
@@ -377,6 +384,8 @@ def add_run(
     conclusion: str,
     run_id: int | None = None,
     name: str = "",
+    actor: str = "octocat",
+    head_repo: str | None = None,
 ) -> int:
     if run_id and any(run["databaseId"] == run_id for run in state["runs"]):
         raise ValueError(f"there is already a workflow run {run_id}")
@@ -393,6 +402,8 @@ def add_run(
             "status": status,
             "conclusion": conclusion if status == "completed" else "",
             "number": len(state["runs"]) + 1,
+            "actor": actor,
+            "headRepository": head_repo or state["repo"],
             "createdAt": now(),
             "updatedAt": now(),
         }
@@ -411,6 +422,7 @@ def pull_json(state: dict, pull: dict) -> dict:
         "body": pull["body"],
         "html_url": url,
         "merged": pull["merged"],
+        "merged_at": now() if pull["merged"] else None,
         "merge_commit_sha": pull.get("merge_commit_sha"),
         "labels": [{"name": name} for name in pull["labels"]],
         "head": {
@@ -426,3 +438,33 @@ def pull_json(state: dict, pull: dict) -> dict:
 def _git(cwd: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
     return done.stdout.strip()
+
+
+def run_json(state: dict, run: dict) -> dict:
+    """A workflow run as the REST API returns it (GET actions/workflows/<file>/runs). `pull_requests`
+    lists only open pull requests of this repository whose head is the run's: GitHub empties it once a
+    pull request is closed or merged, and never fills it for forks (github/docs#22501)."""
+    head_repo = run.get("headRepository", state["repo"])
+    pulls = [
+        {"number": p["number"], "head": {"ref": p["head"]["ref"], "sha": p["head"]["sha"]},
+         "base": {"ref": p["base"]["ref"], "sha": p["base"]["sha"]}}
+        for p in state["pulls"]
+        if p["state"] == "open" and p["head"]["repo"] == state["repo"] == head_repo
+        and (p["head"]["sha"], p["head"]["ref"]) == (run["headSha"], run["headBranch"])
+    ]  # fmt: skip
+    return {
+        "id": run["databaseId"],
+        "name": run["workflowName"],
+        "path": f".github/workflows/{run['workflow']}",
+        "event": run["event"],
+        "status": run["status"],
+        "conclusion": run["conclusion"] or None,
+        "head_sha": run["headSha"],
+        "head_branch": run["headBranch"],
+        "run_number": run["number"],
+        "created_at": run["createdAt"],
+        "actor": {"login": run.get("actor", "octocat")},
+        "triggering_actor": {"login": run.get("actor", "octocat")},
+        "head_repository": {"full_name": head_repo},
+        "pull_requests": pulls,
+    }

@@ -58,7 +58,7 @@ SECTIONS = {
     "Your data and model": ["infer-schema", "validate", "train", "predict", "serve"],
     "Data beyond git (DVC)": ["data-remote", "fetch-data"],
     "Pull request review (train.yml)": ["holdout", "score", "compare"],
-    "Release (release.yml)": ["build", "model-card"],
+    "Release (release.yml)": ["find-review", "build", "model-card"],
     "Drift and retraining (drift.yml)": ["drift", "retrain-data", "simulate-drift"],
     "GitHub": ["setup-github"],
 }
@@ -426,6 +426,25 @@ def build(params_path: Path, model_dir: Path, export_to: Path | None, sbom: Path
     set_outputs(bento=bento, model=model)
     click.echo(f"Built {bento} serving {model}" + (f"; exported to {export_to}" if export_to else ""))
     click.echo(bento)
+
+
+@main.command("find-review")
+@click.option("--repo", envvar="GITHUB_REPOSITORY", required=True, help="owner/name ($GITHUB_REPOSITORY).")
+@click.option("--commit", envvar="GITHUB_SHA", required=True, help="The merge commit ($GITHUB_SHA).")
+@user_errors
+def find_review(repo: str, commit: str) -> None:
+    """The pull request merged as COMMIT and its own review run, from GitHub's API (through gh).
+
+    Only that pull request's `pull_request` runs of its head, or the drift job's dispatch, count; all of
+    them must have passed. GITHUB_OUTPUT gets `pr`, `run-id` and `conclusion` (empty when none).
+    """
+    from . import reports, review_run
+
+    found = review_run.find(repo, commit)
+    reports.set_outputs(
+        pr=found["pr"] or "", **{"run-id": found["run_id"] or ""}, conclusion=found["conclusion"] or ""
+    )
+    click.echo(f"Pull request: {found['pr'] or 'none'}; review: {found['why']}")
 
 
 @main.command("model-card")
