@@ -530,15 +530,25 @@ def fetch_data(params_path: Path) -> None:
 
 @main.command("setup-github")
 @click.option("--repo", metavar="OWNER/NAME", help="Default: the repository of this clone's remote (gh).")
-@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print what would change and what is kept; change nothing.")
+@click.option(
+    "--reviewer",
+    "reviewers",
+    multiple=True,
+    metavar="LOGIN|ORG/TEAM",
+    help="A required reviewer of the production environment (deploy.yml); repeat for more. Without "
+    "any, there or already set, that step fails.",
+)
 @user_errors
-def setup_github(repo: str | None, dry_run: bool) -> None:
+def setup_github(repo: str | None, dry_run: bool, reviewers: tuple[str, ...]) -> None:
     """Make the settings a new GitHub repository needs, with the GitHub CLI (gh); safe to rerun.
 
-    The `drift` label; branch protection of main requiring "champion vs challenger" on an up-to-date
-    branch (other rules kept); Actions allowed to open pull requests; the `drift` environment (and
-    `production` with deploy.yml) limited to main. One line per step; exits 1 if any step failed.
+    The `drift` label; branch protection of main requiring "champion vs challenger" from GitHub
+    Actions on an up-to-date branch and one approval of the latest push (stricter rules kept);
+    Actions allowed to open pull requests only without a GitHub App; the `drift` environment (and
+    `production` with deploy.yml, with its reviewers) limited to main; the drift job's secrets out of
+    the repository's. One line per step; exits 1 if any step failed.
     """
     from .github_setup import project_root, setup
 
-    sys.exit(setup(repo, dry_run, project_root(Path.cwd()), click.echo))
+    sys.exit(setup(repo, dry_run, project_root(Path.cwd()), click.echo, reviewers))
