@@ -51,6 +51,8 @@ OUTPUTS = {  # every output of the real actions that have a behaviour, so any th
     "actions/cache/restore": ["cache-hit", "cache-primary-key", "cache-matched-key"],
     "actions/download-artifact": ["download-path"],
     "actions/create-github-app-token": ["token", "installation-id", "app-slug"],
+    "actions/attest": ["bundle-path", "attestation-id", "attestation-url", "storage-record-ids"],
+    "docker/build-push-action": ["imageid", "digest", "metadata"],
     "marocchino/sticky-pull-request-comment": ["previous_comment_id", "created_comment_id"],
     "peter-evans/create-pull-request": [
         "pull-request-number",

@@ -9,12 +9,14 @@ input a stub does not replay fails the step instead of being ignored.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -690,12 +692,255 @@ def cache_restore(i: Inputs) -> None:
     print(f"Cache restored from key: {key}")
 
 
+# ---- the job's GITHUB_TOKEN, as the workflow declares it (GitHub's runtime, not an action's) -----
+def running_job() -> tuple[Path, dict, dict]:
+    """(workflow file, workflow, job) of the running job: the workflow whose `name` is GITHUB_WORKFLOW
+    in the checked-out .github/workflows, and its job GITHUB_JOB."""
+    import yaml
+
+    name, job = os.environ.get("GITHUB_WORKFLOW", ""), os.environ.get("GITHUB_JOB", "")
+    for path in sorted((workspace() / ".github" / "workflows").glob("*.y*ml")):
+        workflow = yaml.safe_load(path.read_text()) or {}
+        if workflow.get("name", path.name) == name and job in (workflow.get("jobs") or {}):
+            return path, workflow, workflow["jobs"][job]
+    raise ActionFailed(f"the stubs cannot find job {job!r} of workflow {name!r}: see tests/fakes")
+
+
+def token_permissions() -> dict[str, str]:
+    """The job's `permissions`, else the workflow's; `read-all`/`write-all` grant every scope, and a
+    scope not named is `none`. GitHub mints an OIDC token request URL only with `id-token: write`."""
+    _, workflow, job = running_job()
+    declared = job["permissions"] if "permissions" in job else workflow.get("permissions")
+    if declared is None:
+        raise ActionFailed(
+            "the stubs do not model the repository's default token permissions: declare `permissions`"
+        )
+    if isinstance(declared, str):
+        level = {"read-all": "read", "write-all": "write"}[declared]
+        scopes = ("id-token", "attestations", "packages", "contents", "actions", "pull-requests")
+        return dict.fromkeys(scopes, level)
+    return dict(declared or {})
+
+
+# ---- docker/login-action (src/main.ts, src/docker.ts): records who is logged in where ----------
+def docker_login(i: Inputs) -> None:
+    """loginStandard's checks; the login lasts for this job only (each job is a fresh runner)."""
+    i.not_replayed("ecr", "scope", "registry-auth")
+    username, password = i.get("username"), i.get("password")
+    if not username and not password:
+        raise ActionFailed("Username and password required")
+    if not username:
+        raise ActionFailed("Username required")
+    if not password:
+        raise ActionFailed("Password required")
+    registry = i.get("registry") or "docker.io"
+    with FakeGitHub.from_env().transaction() as state:
+        login = {"run": run_id(), "job": os.environ.get("GITHUB_JOB", ""), "registry": registry}
+        state.setdefault("docker_logins", []).append(login)
+    print("Login Succeeded!")
+
+
+def logged_in(registry: str) -> bool:
+    """@sigstore/oci getRegistryCredentials: a docker config entry whose key contains the registry."""
+    job = os.environ.get("GITHUB_JOB", "")
+    logins = FakeGitHub.from_env().state().get("docker_logins", [])
+    return any(x["run"] == run_id() and x["job"] == job and registry in x["registry"] for x in logins)
+
+
+# ---- docker/build-push-action: builds nothing (no Docker engine), answers a digest --------------
+def build_push(i: Inputs) -> None:
+    """The build context and Dockerfile must exist, as buildx requires; the `digest` output, which is
+    the pushed manifest's digest on GitHub, is a stand-in: the sha256 of the context's files."""
+    context = workspace() / i.get("context", ".")
+    dockerfile = workspace() / i.get("file") if i.get("file") else context / "Dockerfile"
+    if not context.is_dir():
+        raise ActionFailed(f"buildx failed with: ERROR: unable to prepare context: path {context} not found")
+    if not dockerfile.is_file():
+        raise ActionFailed(f"buildx failed with: ERROR: failed to read dockerfile: open {dockerfile}")
+    found = f"sha256:{digest(context)}"
+    tags = ",".join(tag.strip() for tag in i.get("tags").replace(",", "\n").splitlines() if tag.strip())
+    metadata = {"containerimage.digest": found, "image.name": tags}
+    set_outputs({"imageid": found, "digest": found, "metadata": json.dumps(metadata, indent=2)})
+
+
+# ---- actions/attest v4.2.2 (src/main.ts, detect.ts, subject.ts, sbom.ts, attest.ts) ------------
+DIGEST_LENGTHS = {"sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128, "sha512_224": 56, "sha512_256": 64}
+MAX_SUBJECTS, MAX_SBOM_BYTES = 1024, 16 * 1024 * 1024
+PRIVATE_REPOSITORY = (
+    "Failed to persist attestation: Feature not available for user-owned private repositories. "
+    "To enable this feature, please make this repository public."
+)
+
+
+def attest(i: Inputs) -> None:
+    """Subjects, predicate and their checks as the action computes them; signing (Sigstore) and the
+    attestations API are the fake GitHub's `attestations`, with a bundle that holds the statement."""
+    i.not_replayed("subject-checksums", "predicate-type", "predicate", "predicate-path", "subject-version")
+    i.not_replayed("private-signing")
+    push, storage = i.boolean("push-to-registry", False), i.boolean("create-storage-record", True)
+    show_summary = i.boolean("show-summary", True)
+    if push and storage:
+        raise ActionFailed(f"the stub of {i.action} does not replay storage records (create-storage-record)")
+    event = json.loads(Path(os.environ["GITHUB_EVENT_PATH"]).read_text())
+    visibility = (event.get("repository") or {}).get("visibility")
+    permissions = token_permissions()
+    if permissions.get("id-token") != "write":  # no ACTIONS_ID_TOKEN_REQUEST_URL
+        raise ActionFailed(
+            'missing "id-token" permission. Please add "permissions: id-token: write" to your workflow.'
+        )
+    subjects = attestation_subjects(i, downcase=push)
+    if push and len(subjects) != 1:
+        raise ActionFailed(
+            f"push-to-registry requires exactly one subject but {len(subjects)} subjects were resolved"
+        )
+    if push and set(subjects[0]["digest"]) != {"sha256"}:
+        algorithms = ", ".join(subjects[0]["digest"])
+        raise ActionFailed(
+            f"push-to-registry requires a subject with a SHA-256 digest but the subject has: {algorithms}"
+        )
+    predicate_type, predicate = attestation_predicate(i)
+    if not os.environ.get("RUNNER_TEMP"):
+        raise ActionFailed("Missing RUNNER_TEMP environment variable")
+    bundle_path = Path(tempfile.mkdtemp(dir=os.environ["RUNNER_TEMP"])) / "attestation.json"
+    set_outputs({"bundle-path": str(bundle_path)})
+    if permissions.get("attestations") != "write":
+        raise ActionFailed("Failed to persist attestation: Resource not accessible by integration")
+    if visibility != "public":  # GitHub Enterprise Cloud's private repositories are not modelled
+        raise ActionFailed(PRIVATE_REPOSITORY)
+    image = None
+    if push:
+        image = bare_image_name(subjects[0]["name"])
+        registry = image.split("/")[0]
+        if not logged_in(registry):
+            raise ActionFailed(f"No credentials found for registry {registry}")
+        if registry == "ghcr.io" and permissions.get("packages") != "write":
+            raise ActionFailed(f"pushing to {image} needs `packages: write` (the stub's words: a 403)")
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subjects,
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    }
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "dsseEnvelope": {
+            "payloadType": "application/vnd.in-toto+json",
+            "payload": base64.b64encode(json.dumps(statement).encode()).decode(),
+            "signatures": [{"sig": "stub"}],
+        },
+    }
+    with FakeGitHub.from_env().transaction() as state:
+        attestation_id = take_id(state)
+        repo = state["repo"]
+        signer = "public-good" if visibility == "public" else "github"  # the Sigstore instance
+        record = {"id": attestation_id, "run": run_id(), "job": os.environ.get("GITHUB_JOB", "")}
+        record.update(sigstore=signer, registry=image, bundle=bundle, **statement)
+        state.setdefault("attestations", []).append(record)
+    bundle_path.write_text(json.dumps(bundle) + "\n")
+    with open(Path(os.environ["RUNNER_TEMP"]) / "created_attestation_paths.txt", "a") as paths:
+        paths.write(f"{bundle_path}\n")
+    if len(subjects) == 1:
+        algorithm = sorted(subjects[0]["digest"])[0]  # formatSubjectDigest
+        print(f"Attestation created for {subjects[0]['name']}@{algorithm}:{subjects[0]['digest'][algorithm]}")
+    else:
+        print(f"Attestation created for {len(subjects)} subjects")
+    url = f"{os.environ.get('GITHUB_SERVER_URL', 'https://github.com')}/{repo}/attestations/{attestation_id}"
+    set_outputs({"attestation-id": str(attestation_id), "attestation-url": url})
+    if show_summary and os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as summary:
+            summary.write(f'### Attestation Created\n\n- <a href="{url}">{url}</a>\n')
+
+
+def attestation_subjects(i: Inputs, downcase: bool) -> list[dict]:
+    """subject.ts subjectFromInputs: one of subject-path (globbed files, named by basename) or
+    subject-digest with subject-name (lower-cased when pushed to a registry)."""
+    path, digest_input, name = i.get("subject-path"), i.get("subject-digest"), i.get("subject-name")
+    given = [x for x in (path, digest_input) if x]
+    if not given:  # the runner's $GITHUB_ARTIFACTS_LIST is not modelled
+        raise ActionFailed("One of subject-path, subject-digest, or subject-checksums must be provided")
+    if len(given) > 1:
+        raise ActionFailed("Only one of subject-path, subject-digest, or subject-checksums may be provided")
+    if digest_input and not name:
+        raise ActionFailed("subject-name must be provided when using subject-digest")
+    name = name.lower() if downcase else name
+    if digest_input:
+        algorithm, _, hexdigest = digest_input.partition(":")
+        if not _ or ":" in hexdigest or not algorithm or not hexdigest:
+            raise ActionFailed('subject-digest must be in the format "algorithm:hex_digest"')
+        if algorithm not in DIGEST_LENGTHS:
+            raise ActionFailed(f'subject-digest has unsupported algorithm "{algorithm}"')
+        if not all(c in "0123456789abcdefABCDEF" for c in hexdigest):
+            raise ActionFailed("subject-digest has invalid hex digits")
+        if len(hexdigest) != DIGEST_LENGTHS[algorithm]:
+            raise ActionFailed(f'subject-digest has invalid length for algorithm "{algorithm}" '
+                               f"(expected {DIGEST_LENGTHS[algorithm]}, got {len(hexdigest)})")  # fmt: skip
+        return [{"name": name, "digest": {algorithm: hexdigest}}]
+    patterns = [p.strip() for line in path.splitlines() for p in line.split(",") if p.strip()]
+    files = [f for f in glob("\n".join(patterns), workspace(), include_hidden=True) if os.path.isfile(f)]
+    if len(files) > MAX_SUBJECTS:
+        raise ActionFailed(f"Too many subjects specified (>{MAX_SUBJECTS}). "
+                           f"The maximum number of subjects is {MAX_SUBJECTS}.")  # fmt: skip
+    subjects: list[dict] = []
+    for file in files:
+        sha = hashlib.sha256(Path(file).read_bytes()).hexdigest()  # streamed by the action
+        subject = {"name": name or os.path.basename(file), "digest": {"sha256": sha}}
+        if subject not in subjects:
+            subjects.append(subject)
+    if not subjects:
+        raise ActionFailed(f"Could not find subject at path {path}")
+    return subjects
+
+
+def attestation_predicate(i: Inputs) -> tuple[str, dict]:
+    """SBOM mode with sbom-path (sbom.ts: SPDX or CycloneDX JSON, at most 16 MB), else SLSA build
+    provenance, whose claims GitHub's OIDC token carries: here taken from the run's environment."""
+    sbom_path = i.get("sbom-path")
+    if sbom_path:
+        file = workspace() / sbom_path
+        if not file.is_file():
+            raise ActionFailed("SBOM file not found")
+        if file.stat().st_size > MAX_SBOM_BYTES:
+            raise ActionFailed(f"SBOM file exceeds maximum allowed size: {MAX_SBOM_BYTES} bytes")
+        sbom = json.loads(file.read_text())
+        if sbom.get("spdxVersion") and sbom.get("SPDXID"):
+            return f"https://spdx.dev/Document/v{sbom['spdxVersion'].split('-')[1]}", sbom
+        if sbom.get("bomFormat") and sbom.get("serialNumber") and sbom.get("specVersion"):
+            return "https://cyclonedx.org/bom", sbom
+        raise ActionFailed("Unsupported SBOM format. Must be valid SPDX or CycloneDX JSON.")
+    server, repo = os.environ.get("GITHUB_SERVER_URL", "https://github.com"), os.environ["GITHUB_REPOSITORY"]
+    workflow = running_job()[0].relative_to(workspace()).as_posix()
+    ref, sha = os.environ.get("GITHUB_REF", ""), os.environ.get("GITHUB_SHA", "")
+    called = {"ref": ref, "repository": f"{server}/{repo}", "path": workflow}
+    return "https://slsa.dev/provenance/v1", {
+        "buildDefinition": {
+            "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+            "externalParameters": {"workflow": called},
+            "internalParameters": {"github": {"event_name": os.environ.get("GITHUB_EVENT_NAME", "")}},
+            "resolvedDependencies": [{"uri": f"git+{server}/{repo}@{ref}", "digest": {"gitCommit": sha}}],
+        },
+        "runDetails": {
+            "builder": {"id": f"{server}/{repo}/{workflow}@{ref}"},
+            "metadata": {"invocationId": f"{server}/{repo}/actions/runs/{run_id()}/attempts/1"},
+        },
+    }
+
+
+def bare_image_name(name: str) -> str:
+    """artifacts.ts bareImageName: the reference without its digest, then without its tag."""
+    ref = name.split("@")[0]
+    slash, colon = ref.rfind("/"), ref.rfind(":")
+    return ref[:colon] if colon > slash else ref
+
+
 BEHAVIOURS = {
+    "actions/attest": attest,
     "actions/cache/restore": cache_restore,
     "actions/cache/save": cache_save,
     "actions/upload-artifact": upload_artifact,
     "actions/download-artifact": download_artifact,
     "actions/create-github-app-token": create_github_app_token,
+    "docker/build-push-action": build_push,
+    "docker/login-action": docker_login,
     "marocchino/sticky-pull-request-comment": sticky_comment,
     "peter-evans/create-pull-request": create_pull_request,
 }
