@@ -30,6 +30,11 @@ DEPENDENCY_IMPORTS = {
     "scipy", "skops", "sklearn", "yaml", "bentoml", "evidently", "sqlalchemy", "psycopg", "httpx",
 }  # fmt: skip
 MAX_LINE = 200
+# How Jinja markup opens: a brace then a brace, percent or hash (spelt apart, or cookiecutter's
+# rendering of this file would read them). An answer holding one is rendered as Jinja by
+# `cruft update`, which passes the recorded answers back as --no-input answers, so it would change
+# (or fail) on the first update.
+JINJA_MARKERS = tuple("{" + c for c in ("{", "%", "#"))
 
 
 def problems(answers: dict) -> list[str]:
@@ -41,6 +46,11 @@ def problems(answers: dict) -> list[str]:
             found.append(f"{field}: {value!r} is empty; give a non-empty value")
         elif "\n" in value or "\r" in value or len(value) > MAX_LINE:
             found.append(f"{field}: {value!r} must be one line of at most {MAX_LINE} characters")
+        elif any(marker in value for marker in JINJA_MARKERS):
+            found.append(
+                f"{field}: {value!r} contains template markup ({', '.join(JINJA_MARKERS)}), which "
+                "cookiecutter renders as Jinja on `cruft update`; leave it out"
+            )
     slug, package = answers["project_slug"], answers["package_name"]
     if slug.strip() and not SLUG.fullmatch(slug):
         found.append(

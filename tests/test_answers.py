@@ -7,6 +7,7 @@ answers and imported; one bake shows the hook is wired in (it stops cookiecutter
 from __future__ import annotations
 
 import ast
+import subprocess
 import tomllib
 import types
 from pathlib import Path
@@ -101,6 +102,37 @@ def test_odd_answers_pass_the_hook(answers):
     for field in ("project_name", "description", "author"):  # read back as given, quotes and all
         if field in answers:
             assert rendered.ANSWERS[field] == answers[field]
+
+
+def test_answers_without_prompts_are_rendered_as_jinja_before_the_hook():
+    """--no-input answers (and those `cruft update` passes back from .cruft.json) are templates to
+    cookiecutter: the hook sees what they render to, never the expression, and cannot refuse it."""
+    rendered = hook(project_name="Model {{ 7*7 }}", author="{{ cookiecutter.project_slug }} team")
+    assert rendered.ANSWERS["project_name"] == "Model 49"
+    assert rendered.ANSWERS["author"] == "model-49 team"
+    assert rendered.problems(rendered.ANSWERS) == []
+
+
+@pytest.mark.parametrize("markup", ["{{ 7*7 }}", "{% if 1 %}x{% endif %}", "{# note #}"])
+def test_template_markup_left_in_an_answer_is_refused(markup):
+    """An answer typed at a prompt is not rendered, so it keeps its markup; the first `cruft update`
+    would render it and change the recorded answer."""
+    rendered = hook()
+    for field in ("project_name", "description", "author"):
+        value = f"Model {markup}"
+        (problem,) = rendered.problems(rendered.ANSWERS | {field: value})
+        assert problem.startswith(f"{field}: {value!r} contains template markup"), problem
+
+
+def test_markup_typed_at_the_prompt_stops_the_bake(tmp_path):
+    typed = "Model {{ 7*7 }}\n" + "\n" * 20  # the name, then every other default
+    done = subprocess.run(
+        [str(BIN / "cookiecutter"), "-o", str(tmp_path), str(TEMPLATE)],
+        input=typed, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "error: project_name: 'Model {{ 7*7 }}' contains template markup" in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_each_refused_field_gets_its_own_line_and_nothing_is_baked(tmp_path, capfd):
