@@ -57,6 +57,7 @@ COMMON = {
     "src/my_ml_project/reports.py",
     "src/my_ml_project/retraining.py",
     "src/my_ml_project/review.py",
+    "src/my_ml_project/review_run.py",
     "src/my_ml_project/schema.py",
     "src/my_ml_project/schema_inference.py",
     "src/my_ml_project/service.py",
@@ -169,7 +170,8 @@ def test_workflows_pass_static_checks(baked):
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"],
         project,
     )
-    run([str(BIN / "zizmor"), "--offline", "--no-progress", ".github"], project)
+    for persona in ("regular", "auditor"):  # the auditor's pedantic findings too: each fixed or explained
+        run([str(BIN / "zizmor"), "--offline", "--no-progress", "--persona", persona, ".github"], project)
 
 
 def test_no_job_that_can_write_runs_project_code(tmp_path):
@@ -188,12 +190,34 @@ def test_no_job_that_can_write_runs_project_code(tmp_path):
     assert {"drift.yml:retrain", "drift.yml:issue", "pr-comment.yml:comment"} <= set(writers)
 
 
-def test_training_jobs_run_where_the_repository_variable_says(baked):
+def test_pull_request_code_and_mains_jobs_run_on_runners_of_their_own(baked):
+    """A persistent self-hosted runner shared by the review (a PR's code) and the release (main's
+    secrets, the published model) would let the first poison the second: two variables."""
     project, _ = baked
-    runner = "${{ vars.TRAINING_RUNNER || 'ubuntu-latest' }}"
-    for workflow, job in (("train.yml", "review"), ("release.yml", "bento"), ("drift.yml", "check")):
+    runners = {
+        ("train.yml", "review"): "${{ vars.REVIEW_RUNNER || 'ubuntu-latest' }}",
+        ("release.yml", "bento"): "${{ vars.TRAINING_RUNNER || 'ubuntu-latest' }}",
+        ("drift.yml", "check"): "${{ vars.TRAINING_RUNNER || 'ubuntu-latest' }}",
+    }
+    for (workflow, job), runner in runners.items():
         jobs = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())["jobs"]
         assert jobs[job]["runs-on"] == runner, workflow
+    readme = (project / "README.md").read_text()
+    assert "`REVIEW_RUNNER`" in readme and "Prefer ephemeral" in readme
+
+
+def test_a_change_to_the_data_remote_is_reviewed_and_its_owners_named(baked):
+    """.dvc/ says where the data and its credentials go: a change to it is reviewed and released like
+    data, and the README suggests code owners for it, params.yaml and .github/."""
+    project, _ = baked
+    workflows = project / ".github" / "workflows"
+    assert " .dvc " in (workflows / "train.yml").read_text()  # the paths the review diffs
+    release = yaml.safe_load((workflows / "release.yml").read_text())
+    assert ".dvc/**" in release[True]["push"]["paths"]  # YAML 1.1 reads `on:` as True
+    readme = (project / "README.md").read_text()
+    for owned in ("/params.yaml", "/.dvc/", "/.github/"):
+        assert f"\n{owned} " in readme, owned
+    assert "Require review\nfrom Code Owners" in readme or "Require review from Code Owners" in readme
 
 
 def test_kubernetes_manifests_are_valid(tmp_path):
@@ -260,7 +284,8 @@ def test_template_own_github_files_pass_static_checks():
         ],
         TEMPLATE,
     )
-    run([str(BIN / "zizmor"), "--offline", "--no-progress", str(github)], TEMPLATE)
+    for persona in ("regular", "auditor"):
+        run([str(BIN / "zizmor"), "--offline", "--no-progress", "--persona", persona, str(github)], TEMPLATE)
 
 
 def test_lock_is_current(baked):
