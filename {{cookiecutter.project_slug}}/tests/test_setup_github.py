@@ -983,6 +983,13 @@ def test_the_output_says_where_each_secret_goes(github, project, deploy):
         *([["gh", "secret", "set", "KUBE_CONFIG", "--env", "production"]] if deploy else []),
     ]
     assert "gh variable set DRIFT_APP_CLIENT_ID --env drift" in result.output
+    secret_reads = [
+        c["route"] for c in github.calls() if c.get("route", "").split("?")[0].endswith("/secrets")
+    ]
+    assert secret_reads == [
+        f"repos/{REPO}/actions/secrets?per_page=100",
+        f"repos/{REPO}/environments/drift/secrets?per_page=100",
+    ]
 
 
 # ---- other --------------------------------------------------------------------------------------------

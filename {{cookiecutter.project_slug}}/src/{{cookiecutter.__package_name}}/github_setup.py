@@ -569,7 +569,8 @@ def find_reviewer(spec: str) -> dict:
 # ---- 5. the drift job's secrets belong to its environment -----------------------------------------
 def check_drift_secrets(repo: str, dry_run: bool) -> str:
     """Reads secret names only; changes nothing (a secret's value never passes through here)."""
-    exposed = [name for name in DRIFT_SECRETS if name in secret_names(f"repos/{repo}/actions/secrets")]
+    in_repository = secret_names(f"repos/{repo}/actions/secrets")
+    exposed = [name for name in DRIFT_SECRETS if name in in_repository]
     if exposed:
         raise StepFailed(
             "; ".join(
