@@ -242,7 +242,8 @@ def test_releases_deploy_by_digest_only_what_a_passing_review_vouched_for(tmp_pa
     assert deploy["if"] == "needs.bento.outputs.vouched == 'true'"
     assert deploy["with"]["image"] == "${{ needs.bento.outputs.image }}@${{ needs.image.outputs.digest }}"
     assert release["jobs"]["image"]["outputs"]["digest"] == "${{ steps.push.outputs.digest }}"
-    assert release["jobs"]["bento"]["if"] == "github.ref == 'refs/heads/main'"
+    assert release["jobs"]["review"]["if"] == "github.ref == 'refs/heads/main'"  # and bento needs it
+    assert release["jobs"]["bento"]["needs"] == "review"
     paths = release[True]["push"]["paths"]  # YAML 1.1 reads `on:` as True
     assert "k8s.yaml" not in paths  # manifest-only merges: deploy.yml's own push trigger
 

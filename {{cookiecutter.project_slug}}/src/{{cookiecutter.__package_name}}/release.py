@@ -71,7 +71,8 @@ def locked_requirements() -> list[str]:
 
 def uv_version() -> str:
     """The version (X.Y.Z) of the uv on PATH, the one that exports the requirements."""
-    done = subprocess.run([shutil.which("uv") or "uv", "--version"], capture_output=True, text=True)
+    uv = shutil.which("uv") or "uv"
+    done = subprocess.run([uv, "--version"], capture_output=True, text=True, check=False)
     found = re.match(r"uv (\d+\.\d+\.\d+)", done.stdout)
     if found is None:
         raise ProjectError(f"build: cannot read uv's version from {(done.stdout or done.stderr).strip()!r}")
