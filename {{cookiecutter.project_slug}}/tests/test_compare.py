@@ -249,9 +249,48 @@ def test_comment_stays_under_githubs_limit(params, holdout, trained, predictions
     ]
     record["changes"]["params"] = [{"key": f"k{i}", "base": "x" * 50, "head": "y" * 50} for i in range(500)]
     comment = pr_comment.review_comment(record)
-    assert len(comment) <= pr_comment.COMMENT_LIMIT
+    assert posted_length(comment) <= 65_536
     assert "Some sections were omitted to stay under GitHub's 65,536-character comment limit" in comment
     assert comment.splitlines()[1].startswith("## ➖ Model review")  # the verdict always survives
+
+
+def posted_length(comment: str) -> int:
+    """What GitHub receives: the comment and the sticky action's marker, in UTF-16 code units."""
+    body = comment + "\n<!-- Sticky Pull Request Commentmodel-review -->"
+    return len(body.encode("utf-16-le")) // 2
+
+
+def test_a_comment_just_under_githubs_limit_still_fits_once_the_marker_is_added(
+    params, holdout, trained, predictions, tmp_path
+):
+    """The edge: a comment of 65,500 characters fits GitHub's limit alone, but not with the marker the
+    comment action appends; so it is trimmed too. Found by searching the size of one params change."""
+    record, _ = run_compare(
+        params,
+        holdout,
+        side(tmp_path / "a", trained, predictions),
+        side(tmp_path / "b", trained, predictions),
+    )
+
+    def with_params(width: int) -> dict:
+        changed = {**record["changes"], "params": [{"key": "k", "base": "x" * width, "head": "y"}]}
+        return {**record, "changes": changed}
+
+    low, high = 0, 70_000  # the width whose full comment is 65,500 characters long
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (
+            (middle + 1, high)
+            if len(pr_comment.render_comment(with_params(middle), set())) < 65_500
+            else (low, middle)
+        )
+    edge = with_params(low)
+    full = pr_comment.render_comment(edge, set())
+    assert len(full) <= 65_536 < posted_length(full)  # fits alone, not with the marker
+
+    comment = pr_comment.review_comment(edge)
+    assert posted_length(comment) <= 65_536
+    assert "Some sections were omitted" in comment
 
 
 def test_cli_writes_the_files_and_the_verdict_output(project, holdout, trained, good, tmp_path, monkeypatch):

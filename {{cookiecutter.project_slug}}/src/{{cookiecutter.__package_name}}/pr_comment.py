@@ -9,7 +9,10 @@ from __future__ import annotations
 from . import artifacts, charts, evaluation
 from .reports import render
 
-COMMENT_LIMIT = 65_536  # GitHub's maximum comment length
+GITHUB_LIMIT = 65_536  # GitHub's maximum comment length, in characters
+# pr-comment.yml's sticky-comment action appends its marker (header `model-review`) to the body.
+STICKY_MARKER = "\n<!-- Sticky Pull Request Commentmodel-review -->"
+COMMENT_LIMIT = GITHUB_LIMIT - len(STICKY_MARKER) - 100  # and a margin for line endings and the like
 # Sections dropped, least important first, when the comment would exceed the limit.
 OMITTABLE = ("diagnostics", "log_tail", "packages", "params", "charts", "leaderboard")
 ICONS = {
@@ -205,10 +208,18 @@ def review_comment(record: dict) -> str:
     """The PR comment (and job summary), trimmed section by section to fit GitHub's limit."""
     for n in range(len(OMITTABLE) + 1):
         text = render_comment(record, set(OMITTABLE[:n]))
-        if len(text) <= COMMENT_LIMIT:
+        if length(text) <= COMMENT_LIMIT:
             return text
     note = "\n\n_(truncated to GitHub's comment limit; see comparison.json in the artifact)_\n"
-    return text[: COMMENT_LIMIT - len(note)] + note
+    while length(text) > COMMENT_LIMIT - len(note):
+        text = text[: len(text) - (length(text) - COMMENT_LIMIT + len(note))]
+    return text + note
+
+
+def length(text: str) -> int:
+    """Characters as the longest count GitHub may use: UTF-16 code units (an emoji outside the basic
+    plane, like 🆕, is two; Python's len counts it once)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def render_comment(record: dict, omit: set[str]) -> str:
