@@ -1,11 +1,14 @@
 """The BentoML service: request records derived from the schema, predictions equal to the model's,
-a 400 naming the field for every kind of bad input, 413 and 415 before an oversized or non-JSON body
-is read, no errors under concurrent load, the build."""
+a 400 naming the field for every kind of bad input (at most MAX_ERRORS listed), 413 and 415 before
+an oversized or non-JSON body is read, each refusal one log line without values, a bound on requests
+in flight, no errors under concurrent load, the build; the README says what the service leaves to a
+proxy."""
 
 from __future__ import annotations
 
 import json
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -18,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 from pydantic import ValidationError
-from support import explain, invoke, pkg, real_params
+from support import ROOT, explain, invoke, pkg, real_params
 
 data, models, records, release = pkg("data"), pkg("models"), pkg("records"), pkg("release")
 
@@ -63,17 +66,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(store, project, trained, tmp_path_factory):
+def server_log(tmp_path_factory) -> Path:
+    """Where the server's output (its log) goes."""
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+@pytest.fixture(scope="session")
+def server(store, project, trained, server_log):
     """`<slug> serve` over real HTTP on loopback, in its own process."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("w")
+    log = server_log.open("w")
     command = [sys.executable, "-m", pkg("cli").__package__, "serve", "--params", project, "--model", trained]
     process = subprocess.Popen(
         [*map(str, command), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
     )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_until_ready(client, process, Path(log.name))
+            wait_until_ready(client, process, server_log)
             yield client
     finally:
         process.terminate()
@@ -329,6 +338,165 @@ def test_a_body_that_is_not_json_gets_415(server, rows):
     assert response.status_code == 200, response.text[:300]
 
 
+# -- refusals: short answers, one log line each, no values -------------------------------------
+
+
+def test_a_record_of_many_unknown_keys_gets_a_short_400_naming_them(server, service, rows):
+    """What a reviewer sent: one record of 234k unknown keys within the body limit got a 36 MB 400
+    (pydantic lists each key). Here 100,000 keys."""
+    count = 100_000
+    record = payload(rows)[0] | {f"unknown{i}": 0 for i in range(count)}
+    body = json.dumps({"records": [record]}).encode()
+    assert len(body) <= service.BODY_LIMIT
+    response = server.post("/predict", content=body, headers=JSON)
+    assert response.status_code == 400, response.text[:300]
+    assert len(response.content) < 2_000  # kilobytes, where listing every key would take ~10 MB
+    assert response.json()["error"] == f"{count} validation errors"
+    *listed, more = response.json()["detail"]
+    assert [e["loc"] for e in listed] == [["records", 0, f"unknown{i}"] for i in range(service.MAX_ERRORS)]
+    assert {e["msg"] for e in listed} == {"Extra inputs are not permitted"}
+    assert more == {
+        "type": "more_errors",
+        "loc": [],
+        "msg": f"{count - service.MAX_ERRORS} more errors not listed",
+    }
+
+
+def test_an_unknown_key_is_named_cut_short(server, rows):
+    long_key = "k" * 100_000
+    response = server.post("/predict", json={"records": [payload(rows)[0] | {long_key: 0}]})
+    assert response.status_code == 400
+    [unknown] = response.json()["detail"]
+    assert unknown["loc"] == ["records", 0, "k" * 61 + "..."]
+
+
+def test_errors_beyond_the_first_are_counted_not_listed(server, service):
+    """The largest request with every record empty: a missing-field error per feature per record."""
+    response = server.post("/predict", json={"records": [{}] * service.MAX_RECORDS})
+    assert response.status_code == 400
+    total = service.MAX_RECORDS * len(service.FEATURES)
+    assert response.json()["error"] == f"{total} validation errors"
+    *listed, more = response.json()["detail"]
+    assert len(listed) == service.MAX_ERRORS
+    assert {e["type"] for e in listed} == {"missing"} and {e["loc"][1] for e in listed} == {0}
+    assert more["msg"] == f"{total - service.MAX_ERRORS} more errors not listed"
+
+
+SECRET = "do-not-log-7f3a9"  # a value sent that no log line may show
+
+
+def refusals(rows: pd.DataFrame, service) -> list[tuple[str, dict, bytes, int, str]]:
+    """(what, headers, body, status, where the log line says the problem is), SECRET among the
+    values sent."""
+    good, first, categorical = payload(rows)[0], service.info.numeric[0], service.info.categorical
+
+    def body(record: dict) -> bytes:
+        return json.dumps({"records": [good, record]}).encode()
+
+    cases = [
+        ("wrong type", JSON, body(good | {first: SECRET}), 400, f"records/1/{first} "),
+        ("unknown field", JSON, body(good | {"surprise": SECRET}), 400, "records/1/surprise "),
+        (
+            "unknown field across lines",
+            JSON,
+            body(good | {"sur\nprise": SECRET}),
+            400,
+            "records/1/sur\\nprise ",
+        ),
+        ("malformed JSON", JSON, body(good | {first: SECRET})[:-2], 400, "body json_invalid"),
+        ("not JSON", {"content-type": "text/plain"}, body(good | {first: SECRET}), 415, "content-type "),
+        (
+            "too large",
+            JSON,
+            body(good | {first: SECRET * (service.BODY_LIMIT // len(SECRET))}),
+            413,
+            "body body_too_large",
+        ),
+    ]
+    if categorical:
+        cases.append(
+            (
+                "unknown category",
+                JSON,
+                body(good | {categorical[0]: SECRET}),
+                400,
+                f"records/1/{categorical[0]} ",
+            )
+        )
+    return cases
+
+
+def log_lines_after(log: Path, offset: int, wanted: str, count: int) -> list[str]:
+    """The log's lines after `offset` once `count` of them contain `wanted` (at most 10 s later)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with log.open("rb") as stream:
+            stream.seek(offset)
+            lines = stream.read().decode().splitlines()
+        if sum(wanted in line for line in lines) >= count or time.monotonic() > deadline:
+            return lines
+
+
+def test_each_refusal_is_one_info_line_without_values_or_traceback(server, server_log, service, rows):
+    offset = server_log.stat().st_size
+    cases = refusals(rows, service)
+    for what, headers, body, status, _ in cases:
+        response = server.post("/predict", content=body, headers=headers)
+        assert response.status_code == status, (what, response.status_code, response.text[:300])
+    lines = log_lines_after(server_log, offset, "refused POST /predict", len(cases))
+    refused = [line for line in lines if "refused POST /predict" in line]
+    assert len(refused) == len(cases), "\n".join(lines)
+    for (what, *_, status, where), line in zip(cases, refused, strict=True):
+        assert "[INFO]" in line and f": {status}, " in line and where in line, (what, line)
+    assert not [line for line in lines if SECRET in line or "Traceback" in line or "[ERROR]" in line]
+
+
+def held_uploads(server: httpx.Client, count: int) -> list[socket.socket]:
+    """`count` connections, each with a POST /predict whose body never ends."""
+    url = server.base_url
+    head = (
+        f"POST /predict HTTP/1.1\r\nhost: {url.host}\r\ncontent-type: application/json\r\n"
+        "content-length: 1000\r\n\r\n{"
+    ).encode()
+    held = []
+    for _ in range(count):
+        held.append(socket.create_connection((url.host, url.port)))
+        held[-1].sendall(head)
+    return held
+
+
+def answers(connections: list[socket.socket], wanted: int, seconds: float = 15) -> list[int]:
+    """The status of each connection answered within `seconds`, waiting until `wanted` have been,
+    then half a second more for any others."""
+    statuses, deadline = [], time.monotonic() + seconds
+    with selectors.DefaultSelector() as selector:
+        for connection in connections:
+            selector.register(connection, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if len(statuses) >= wanted:
+                deadline = min(deadline, time.monotonic() + 0.5)
+            for key, _ in selector.select(timeout=0.1):
+                reply = key.fileobj.recv(64)  # b"HTTP/1.1 429 ...", or b"" when closed unanswered
+                statuses.append(int(reply.split()[1]) if reply else 0)
+                selector.unregister(key.fileobj)
+    return statuses
+
+
+def test_requests_in_flight_are_bounded_per_worker(server, service, rows):
+    """Uploads that never finish hold a worker's slots: past IN_FLIGHT_PER_WORKER it answers 429 at
+    once, whichever worker the connections land on, so the bodies it holds stay bounded."""
+    bound = service.IN_FLIGHT_PER_WORKER * service.WORKERS
+    held = held_uploads(server, 2 * bound)
+    try:
+        statuses = answers(held, wanted=len(held) - bound)
+    finally:
+        for connection in held:
+            connection.close()
+    assert len(statuses) >= len(held) - bound and set(statuses) == {429}, sorted(set(statuses))
+    response = server.post("/predict", json={"records": payload(rows.head(1))})  # slots freed
+    assert response.status_code == 200, response.text[:300]
+
+
 def test_probes_and_metrics_are_served(server):
     for path in ("/healthz", "/livez", "/readyz"):
         assert server.get(path).status_code == 200, path
@@ -393,3 +561,22 @@ def test_build_outside_a_checkout_says_so(store, trained, project, monkeypatch, 
     result = invoke("build", "--params", project, "--model", trained)
     assert result.exit_code == 1
     assert f"error: build: no uv.lock in {tmp_path}; build from a checkout of the project" in result.output
+
+
+# -- what the README promises about serving ---------------------------------------------------
+
+
+def test_the_readme_says_what_the_service_leaves_to_a_proxy():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    serving = " ".join(text.split("## The service and releases")[1].split("\n## ")[0].split())
+    for promise in (
+        "It has no authentication",
+        "no rate limits",
+        "no timeout on headers",
+        "any client that can call `/predict` can also write rows into the prediction log",
+        "the drift check trusts that table",
+        "a reverse proxy or ingress in front",
+        "a read-only database role for `DRIFT_DATABASE_URL`",
+        "a retention for the log",
+    ):
+        assert promise in serving, promise

@@ -4,8 +4,9 @@ Requests are lists of records whose fields and checks come from schema.py (recor
 payload gets HTTP 400 naming the field before it reaches the model. Concurrent requests are
 merged into one model call (adaptive batching): a scikit-learn pipeline costs about the same for
 1 row as for 64, so batching is where throughput comes from. A body that is not JSON (415) or is
-larger than MAX_RECORDS records can be (413) is refused before it is read. `/healthz`, `/livez`,
-`/readyz` and `/metrics` (Prometheus) are BentoML's own.
+larger than MAX_RECORDS records can be (413) is refused before it is read; a bad one (400) before
+BentoML reads it, with at most MAX_ERRORS errors listed. Each refusal is one INFO log line naming
+fields, never values. `/healthz`, `/livez`, `/readyz` and `/metrics` (Prometheus) are BentoML's own.
 
 Run it with `{{ cookiecutter.project_slug }} serve`; package it with `{{ cookiecutter.project_slug }} build`.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import logging
 import os
 
 # One thread per worker for every numeric library: the workers already use the cores, and
@@ -28,7 +30,8 @@ from typing import Annotated  # noqa: E402
 import bentoml  # noqa: E402
 import pandas as pd  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
-from pydantic import Field  # noqa: E402
+from pydantic import BaseModel, Field, ValidationError  # noqa: E402
+from pydantic_core import from_json  # noqa: E402
 
 from . import models, schema  # noqa: E402
 from .errors import ProjectError  # noqa: E402
@@ -38,6 +41,15 @@ from .records import MAX_RECORDS, Prediction, body_limit, record_model  # noqa: 
 # Which stored model to serve: `serve` and `build` set the tag they stored; a bento pins it.
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
 WORKERS = int(os.environ.get("SERVICE_WORKERS", "2"))
+# Requests in flight per worker; more get 429 at once. Each holds at most BODY_LIMIT bytes of body
+# (2.8 MB for the sample schema) while it is read, so 64 bound a worker's bodies to ~180 MB, within
+# the Kubernetes pod's 1 GiB beside the worker's ~300 MB. 64 is also the most concurrent clients
+# the serving benchmark (and the concurrency test) sends: a worker never turns one of them away,
+# and batching is saturated well before (BENCHMARKS.md).
+IN_FLIGHT_PER_WORKER = 64
+MAX_ERRORS = 10  # listed in a 400; the rest are counted (234k unknown keys once made a 36 MB 400)
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)  # BentoML's server logs only its own loggers at INFO
 
 stored = bentoml.models.get(MODEL_TAG)
 info = models.read_info(Path(stored.path))
@@ -54,7 +66,8 @@ Predictions = Annotated[list[Prediction], ContentType("application/json")]
 @bentoml.service(
     name=BENTO_NAME,
     workers=WORKERS,
-    traffic={"timeout": 30},
+    # BentoML divides max_concurrency among the workers
+    traffic={"timeout": 30, "max_concurrency": IN_FLIGHT_PER_WORKER * WORKERS},
     # No OpenTelemetry spans for predictions (tracing is not exported by default; spans were used
     # only for the trace ids in access logs). BentoML keeps each request's context, spans included,
     # for the whole traffic timeout, and full garbage collections over them stalled the workers:
@@ -108,8 +121,8 @@ class BodyLimit:
     `limit` bytes (413: by its Content-Length, or counted as a chunked body streams in).
 
     BentoML reads the whole body and parses all of it before the record cap applies, so one large
-    body could take a worker's memory. Pure ASGI: the body passes through uncopied, nothing is held.
-    Refusals close the connection, so the server does not go on reading what it will not use.
+    body could take a worker's memory. Refusals close the connection, so the server does not go on
+    reading what it will not use.
     """
 
     def __init__(self, app, paths: set[str], limit: int, message: str) -> None:
@@ -121,9 +134,12 @@ class BodyLimit:
         headers = dict(scope["headers"])  # ASGI header names are lower-case
         media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if media_type != b"application/json":
-            return await refuse(send, 415, "unsupported_media_type", "content-type", JSON_ONLY)
+            return await refuse(
+                scope, send, 415, JSON_ONLY, [error("unsupported_media_type", ["content-type"], JSON_ONLY)]
+            )
+        too_large = [error("body_too_large", ["body"], self.message)]
         if int(headers.get(b"content-length", 0)) > self.limit:  # the server checked it is a number
-            return await refuse(send, 413, "body_too_large", "body", self.message)
+            return await refuse(scope, send, 413, self.message, too_large)
         received = 0
 
         async def counted():
@@ -131,7 +147,7 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.limit:
-                await refuse(send, 413, "body_too_large", "body", self.message)  # the client's answer
+                await refuse(scope, send, 413, self.message, too_large)  # the client's answer
                 raise Refused  # and stop the app that is reading the body
             return message
 
@@ -147,22 +163,141 @@ class Refused(BaseException):
 JSON_ONLY = "content-type must be application/json: send the records as a JSON body"
 
 
-async def refuse(send, status: int, kind: str, where: str, message: str) -> None:
-    """An error in the shape of BentoML's 400s ({"error", "detail": [{type, loc, msg}]})."""
-    detail = [{"type": kind, "loc": [where], "msg": message}]
+class ValidBodies:
+    """Validates a POST to an API route as BentoML would, before BentoML reads it, and answers a bad
+    one itself: a 400 listing at most MAX_ERRORS errors and counting the rest, logged as one line.
+
+    BentoML answers all of pydantic's errors and logs each failure with its traceback, at ERROR.
+    pydantic reports every unknown key of a record: one record of 234k keys (2.8 MB, within the
+    body limit) made a 36 MB answer and 44 MB of log, and blocked a worker for 7 s while it grew by
+    675 MB. So keys outside the schema are counted on the parsed JSON first, and pydantic only sees
+    records whose keys are all known (at most MAX_RECORDS x fields errors). A valid body is parsed
+    and validated again by BentoML: microseconds a record.
+    """
+
+    def __init__(self, app, inputs: dict[str, type[BaseModel]], fields: frozenset[str]) -> None:
+        self.app, self.inputs, self.fields = app, inputs, fields
+
+    async def __call__(self, scope, receive, send) -> None:
+        api = scope["type"] == "http" and scope["method"] == "POST"
+        model = self.inputs.get(scope["path"]) if api else None
+        if model is None:
+            return await self.app(scope, receive, send)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client left
+        count, errors = body_errors(body or b"{}", model, self.fields)  # BentoML reads none as {}
+        if count:
+            plural = "" if count == 1 else "s"
+            return await refuse(scope, send, 400, f"{count} validation error{plural}", errors, count)
+        await self.app(scope, replay(body, receive), send)
+
+
+async def read_body(receive) -> bytes | None:
+    """The whole request body (BodyLimit bounds it), or None when the client disconnects first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replay(body: bytes, receive):
+    """An ASGI receive that gives the app the body already read, then waits as `receive` does."""
+    sent = False
+
+    async def again():
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
+
+
+def body_errors(body: bytes, model: type[BaseModel], fields: frozenset[str]) -> tuple[int, list[dict]]:
+    """(how many errors a request body has, the first MAX_ERRORS of them, as pydantic words them)."""
+    try:
+        parsed = from_json(body, cache_strings=False)
+    except ValueError as problem:
+        return 1, [error("json_invalid", [], f"Invalid JSON: {problem}")]
+    count, errors = unknown_fields(parsed, fields)
+    if count:
+        return count, errors
+    try:
+        model.model_validate_json(body)
+    except ValidationError as problems:
+        listed = problems.errors(include_url=False, include_context=False, include_input=False)
+        return problems.error_count(), listed[:MAX_ERRORS]
+    return 0, []
+
+
+def unknown_fields(parsed, fields: frozenset[str]) -> tuple[int, list[dict]]:
+    """(how many keys outside the schema the records have, the first MAX_ERRORS). A body pydantic
+    refuses for its shape or its number of records (one error each) is left to pydantic."""
+    records = parsed.get("records") if isinstance(parsed, dict) else None  # predict's parameter
+    if not isinstance(records, list) or len(records) > MAX_RECORDS:
+        return 0, []
+    count, errors = 0, []
+    for index, record in enumerate(records):
+        if isinstance(record, dict) and not record.keys() <= fields:
+            unknown = [key for key in record if key not in fields]
+            count += len(unknown)
+            for key in unknown[: MAX_ERRORS - len(errors)]:
+                errors.append(error("extra_forbidden", ["records", index, shown(key)], EXTRA))
+    return count, errors
+
+
+EXTRA = "Extra inputs are not permitted"  # pydantic's words
+
+
+def shown(key: str, width: int = 64) -> str:
+    """An unknown key as a 400 and the log name it: a client's string, so cut short."""
+    return key if len(key) <= width else key[: width - 3] + "..."
+
+
+def error(kind: str, loc: list, message: str) -> dict:
+    return {"type": kind, "loc": loc, "msg": message}
+
+
+async def refuse(scope, send, status: int, message: str, errors: list[dict], count: int = 1) -> None:
+    """Answers in the shape of BentoML's 400s ({"error", "detail": [{type, loc, msg}]}), with a last
+    entry counting the errors not listed, and logs one INFO line: where and what, never a value."""
+    detail = list(errors)
+    if count > len(errors):
+        detail.append(error("more_errors", [], f"{count - len(errors)} more errors not listed"))
     body = json.dumps({"error": message, "detail": detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers.append((b"connection", b"close"))
+    if status != 400:  # the body was not read: do not go on reading it
+        headers.append((b"connection", b"close"))
+    logger.info("refused %s %s: %d, %s", scope["method"], scope["path"], status, summary(errors, count))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
+def summary(errors: list[dict], count: int, shown_errors: int = 3) -> str:
+    """'2 errors: records/0/age int_type, records/3/job literal_error': where and what, no values."""
+    places = [f"{place(e['loc'])} {e['type']}" for e in errors[:shown_errors]]
+    more = ", ..." if count > len(places) else ""
+    return f"{count} error{'' if count == 1 else 's'}: {', '.join(places)}{more}"
+
+
+def place(loc: list) -> str:
+    """records/0/age; a client's key with its control and non-ASCII characters escaped (one line)."""
+    return "/".join(map(str, loc)).encode("unicode_escape").decode("ascii") or "body"
+
+
 BODY_LIMIT, TOO_LARGE = body_limit(TRAINING, info.target)
-# BentoML runs service middleware inside its own (metrics, access log, timeout): refusals are
-# counted in /metrics and logged like any answer; the probes and /metrics are not API routes.
-Predictor.add_asgi_middleware(
-    BodyLimit, paths={api.route for api in Predictor.apis.values()}, limit=BODY_LIMIT, message=TOO_LARGE
-)
+API_INPUTS = {api.route: api.input_spec for api in Predictor.apis.values()}
+# BentoML runs service middleware inside its own (metrics, access log, timeout), the first added
+# outermost: refusals are counted in /metrics and access-logged like any answer; the probes and
+# /metrics are not API routes.
+Predictor.add_asgi_middleware(BodyLimit, paths=set(API_INPUTS), limit=BODY_LIMIT, message=TOO_LARGE)
+Predictor.add_asgi_middleware(ValidBodies, inputs=API_INPUTS, fields=frozenset(COLUMNS))
 
 
 def prediction_log(settings: dict, target: str):
