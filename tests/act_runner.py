@@ -165,7 +165,7 @@ def act(
     cmd += ["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode", "--no-cache-server"]
     cmd += ["--action-cache-path", str(tmp / "act-cache")]
     cmd += ["--env", f"ACT_STUB_LOG={log_file}", "--env", f"FAKE_GITHUB={github.root}"]
-    cmd += ["--env", f"GITHUB_RUN_ID={run_id}"]
+    cmd += ["--env", f"GITHUB_RUN_ID={run_id}", "--env", f"ACT_WORKFLOW_FILE={workflow_file}"]
     cmd += write_stubs(definition, tmp / "stubs")
     if not any(arg.startswith("GITHUB_TOKEN=") for arg in act_args):  # GitHub always provides one
         cmd += ["--secret", "GITHUB_TOKEN=github-token"]

@@ -3,8 +3,9 @@
 act_runner's stub composite actions run `python3 stubs.py <owner/repo>` with the step's inputs as
 JSON in $STUB_INPUTS and act's environment (GITHUB_OUTPUT, GITHUB_RUN_ID, GITHUB_SHA,
 GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_WORKSPACE) plus $FAKE_GITHUB, the fake GitHub they
-act on. A failure prints `::error::<message>` and exits 1, as @actions/core's setFailed does. An
-input a stub does not replay fails the step instead of being ignored.
+act on, and $ACT_WORKFLOW_FILE, the workflow act runs. A failure prints `::error::<message>` and
+exits 1, as @actions/core's setFailed does. An input a stub does not replay fails the step instead
+of being ignored.
 """
 
 from __future__ import annotations
@@ -693,17 +694,16 @@ def cache_restore(i: Inputs) -> None:
 
 
 # ---- the job's GITHUB_TOKEN, as the workflow declares it (GitHub's runtime, not an action's) -----
-def running_job() -> tuple[Path, dict, dict]:
-    """(workflow file, workflow, job) of the running job: the workflow whose `name` is GITHUB_WORKFLOW
-    in the checked-out .github/workflows, and its job GITHUB_JOB."""
+def running_job() -> tuple[str, dict, dict]:
+    """(workflow path in the repository, workflow, job) of the running job: GITHUB_JOB of the workflow
+    act runs (act_runner passes its file as ACT_WORKFLOW_FILE; the job may have no checkout)."""
     import yaml
 
-    name, job = os.environ.get("GITHUB_WORKFLOW", ""), os.environ.get("GITHUB_JOB", "")
-    for path in sorted((workspace() / ".github" / "workflows").glob("*.y*ml")):
-        workflow = yaml.safe_load(path.read_text()) or {}
-        if workflow.get("name", path.name) == name and job in (workflow.get("jobs") or {}):
-            return path, workflow, workflow["jobs"][job]
-    raise ActionFailed(f"the stubs cannot find job {job!r} of workflow {name!r}: see tests/fakes")
+    path, job = Path(os.environ.get("ACT_WORKFLOW_FILE", "")), os.environ.get("GITHUB_JOB", "")
+    workflow = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    if job not in (workflow.get("jobs") or {}):
+        raise ActionFailed(f"the stubs cannot find job {job!r} in {path}: run under act_runner.act()")
+    return f".github/workflows/{path.name}", workflow, workflow["jobs"][job]
 
 
 def token_permissions() -> dict[str, str]:
@@ -908,7 +908,7 @@ def attestation_predicate(i: Inputs) -> tuple[str, dict]:
             return "https://cyclonedx.org/bom", sbom
         raise ActionFailed("Unsupported SBOM format. Must be valid SPDX or CycloneDX JSON.")
     server, repo = os.environ.get("GITHUB_SERVER_URL", "https://github.com"), os.environ["GITHUB_REPOSITORY"]
-    workflow = running_job()[0].relative_to(workspace()).as_posix()
+    workflow = running_job()[0]
     ref, sha = os.environ.get("GITHUB_REF", ""), os.environ.get("GITHUB_SHA", "")
     called = {"ref": ref, "repository": f"{server}/{repo}", "path": workflow}
     return "https://slsa.dev/provenance/v1", {
