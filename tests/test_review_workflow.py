@@ -1,6 +1,7 @@
 """Tier 3: the PR review loop under act, against the fake GitHub (tests/fakes). train.yml scores a PR
 branch against main in a throw-away repo; pr-comment.yml, triggered by that run, downloads its artifact
-and posts it as one sticky comment on the pull request, updated (not duplicated) on re-runs.
+and posts it as one sticky comment on the pull request, updated (not duplicated) on re-runs. The drift
+job's dispatched review of its retraining PR sets the PR's required check as a commit status.
 
 Regression (bike sharing) is used because its candidates differ by a wide, certain margin, so
 "better" and "worse" branches are unambiguous even on a 2-fold, quick training.
@@ -11,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from act_runner import act
+from act_runner import FAKES, act
 from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
 
@@ -138,6 +141,7 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path, github)
     assert re.search(r"champion \| \[ *\d+\.\ds\] Cross-validating hist_gradient_boosting", result.log)
     assert (review / "pr-number").read_text().strip() == "11"
     assert_records_only(review)
+    assert github.state()["statuses"] == []  # a pull_request run's own check run is the PR's check
 
     posted = comment_run(repo[0], tmp_path / "comment", github, result.run_id)
     assert posted.returncode == 0, posted.log[-3000:]
@@ -384,3 +388,117 @@ def test_pr_comment_refuses_an_artifact_that_names_another_pull_request(repo, tm
     assert f"but this review ran on {REPO}@{main}: nothing posted" in posted.log
     assert posted.calls(STICKY) == []
     assert github.comments(other) == [] and github.comments(forked) == []
+
+
+# ---- the drift job's dispatched review: the required check as a commit status on the PR's head ----
+DRIFT_DISPATCHER = "github-actions[bot]"  # the actor of a dispatch made with GITHUB_TOKEN
+CHECK = "champion vs challenger"  # the check setup-github requires
+
+
+def dispatched(repo, branch: str, change, tmp: Path, github: FakeGitHub, number: int,
+               actor: str = DRIFT_DISPATCHER, job: str | None = None):  # fmt: skip
+    """train.yml as drift.yml dispatches it for its retraining PR `number` (`gh workflow run train.yml
+    --ref BRANCH -f pr=N` with GITHUB_TOKEN): the branch pushed to GitHub, the open PR, then the run
+    (main as the base, which act's clone has no origin/main for). Returns (run, the PR's head)."""
+    project, main = repo
+    run(["git", "checkout", "-q", "-B", branch, main], project)
+    change(project)
+    head = commit(project, branch)
+    run(["git", "push", "-q", "-f", str(github.remote), f"{branch}:refs/heads/{branch}"], project)
+    github.add_pull(head_sha=head, head_ref=branch, base_sha=main, number=number)
+    payload = {"inputs": {"pr": str(number), "base": main}, "sender": {"login": actor}}
+    try:
+        done = act(project, "train.yml", "workflow_dispatch", tmp / "review", payload, job=job,
+                   act_args=("--actor", actor), github=github)  # fmt: skip
+    finally:
+        run(["git", "checkout", "-q", "main"], project)
+    return done, head
+
+
+def required_check(project: Path) -> str:
+    """The check setup-github requires: the review job's name."""
+    workflow = yaml.safe_load((project / ".github" / "workflows" / "train.yml").read_text())
+    return workflow["jobs"]["review"]["name"]
+
+
+def test_the_drift_jobs_dispatched_review_sets_the_required_check_on_the_prs_head(repo, tmp_path, github):
+    """A retraining PR opened with GITHUB_TOKEN starts no workflow and its dispatched review is not
+    attached to it: the review posts the check on the PR's head as a commit status of the same name,
+    pending while it runs (linking the run), then success for a passing review."""
+    result, head = dispatched(repo, "retrain/drift", stronger_model_and_more_rows, tmp_path, github, 21)
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert github.pull(21)["head"]["sha"] == head
+    done, running = github.statuses(head)  # newest first: the merge box shows the newest
+    assert (running["state"], running["description"]) == ("pending", "The model review is running")
+    assert (done["state"], done["description"]) == ("success", "Passed: better")
+    for status in (done, running):
+        assert status["context"] == required_check(repo[0]) == CHECK
+        assert status["target_url"] == f"https://github.com/{REPO}/actions/runs/{result.run_id}"
+        assert status["creator"]["login"] == DRIFT_DISPATCHER  # the workflow token's bot
+    posts = [c for c in github.gh_calls() if c[:2] == ["api", f"repos/{REPO}/statuses/{head}"]]
+    assert len(posts) == 2  # one from each status job, none from the jobs that run the project
+
+
+def test_a_worse_dispatched_review_fails_the_retraining_prs_check(repo, tmp_path, github):
+    result, head = dispatched(repo, "retrain/drift", lambda p: edit_params(p, WEAK), tmp_path, github, 22)
+
+    assert result.returncode != 0
+    assert "The challenger is worse than the champion" in result.log
+    done, running = github.statuses(head)
+    assert running["state"] == "pending"
+    assert (done["state"], done["context"]) == ("failure", CHECK)
+    assert done["description"] == "Failed (verdict: worse): see the comment on the pull request"
+
+
+@pytest.mark.parametrize("actor", ["octocat", DRIFT_DISPATCHER])
+def test_only_the_drift_jobs_dispatch_posts_a_status(repo, tmp_path, github, actor):
+    """A person's dispatch (which may name any base) never sets the check. The pending job alone: quick."""
+
+    def weaker(project: Path) -> None:
+        edit_params(project, WEAK)
+
+    result, head = dispatched(repo, "a-branch", weaker, tmp_path, github, 23, actor=actor, job="pending")
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert [s["state"] for s in github.statuses(head)] == (["pending"] if actor == DRIFT_DISPATCHER else [])
+
+
+def test_the_fake_refuses_a_status_as_github_does(tmp_path, github):
+    """POST repos/R/statuses/SHA on the fake GitHub: 403 without `statuses: write` in the job, 422 for a
+    commit GitHub does not have, a state outside the four and a description over 140 characters."""
+    project = tmp_path / "repo"
+    project.mkdir()
+    (project / "README.md").write_text("A commit GitHub has.\n")
+    git_init(project)
+    sha = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    run(["git", "push", "-q", str(github.remote), "HEAD:refs/heads/main"], project)
+    workflow = tmp_path / "workflow.yml"
+    jobs = {"reads": {"permissions": {"contents": "read"}}, "writes": {"permissions": {"statuses": "write"}}}
+    workflow.write_text(yaml.safe_dump({"jobs": jobs}))
+
+    def post(job: str, *fields: str, commit: str = sha) -> subprocess.CompletedProcess:
+        env = {"FAKE_GITHUB": str(github.root), "GH_TOKEN": "github-token", "GITHUB_JOB": job,
+               "ACT_WORKFLOW_FILE": str(workflow)}  # fmt: skip
+        gh = [sys.executable, str(FAKES / "bin" / "gh"), "api", f"repos/{REPO}/statuses/{commit}"]
+        return run([*gh, "-f", f"context={CHECK}", *fields], project, check=False, **env)
+
+    refused = {
+        "Resource not accessible by integration (HTTP 403)": post("reads", "-f", "state=success"),
+        f"No commit found for SHA: {'0' * 40} (HTTP 422)": post("writes", "-f", "state=on", commit="0" * 40),
+        "Validation Failed (HTTP 422)": post("writes", "-f", "state=passed"),
+    }
+    for message, done in refused.items():
+        assert done.returncode == 1 and done.stderr == f"gh: {message}\n", done.stderr
+    assert json.loads(refused["Validation Failed (HTTP 422)"].stdout)["errors"][0]["message"] == (
+        "state is not included in the list"
+    )
+    long = post("writes", "-f", "state=success", "-f", f"description={'x' * 141}")
+    assert "description is too long (maximum is 140 characters)" in long.stdout and long.returncode == 1
+    assert github.statuses(sha) == []
+
+    created = post("writes", "-f", "state=failure")
+    assert created.returncode == 0, created.stderr
+    (status,) = github.statuses(sha)
+    assert json.loads(created.stdout) == {k: v for k, v in status.items() if k != "sha"}
+    assert (status["state"], status["context"], status["description"]) == ("failure", CHECK, None)

@@ -1,7 +1,8 @@
 """A fake GitHub repository in a folder, shared by the fake `gh`, the action stubs and the tests.
 
     state.json              labels, issues and pull requests (ONE number sequence, as on GitHub),
-                            their comments, workflow runs, releases, API routes a test preloaded
+                            their comments, workflow runs, commit statuses, releases, API routes a
+                            test preloaded
     remote.git              the repository's git remote: branches the create-pull-request stub pushed
     artifacts/<run>/<name>  files the upload-artifact stub stored for workflow run <run>
     releases/<tag>/         assets of `gh release create`
@@ -9,7 +10,7 @@
 
 Tests build one with FakeGitHub(folder, repo=...), preload it (add_label, add_pull, add_run,
 add_route), pass it to act_runner.act(github=...) and read it back (issues, pulls, comments,
-releases, runs, gh_calls, artifact). Inside a run the fakes find it through $FAKE_GITHUB.
+releases, runs, statuses, gh_calls, artifact). Inside a run the fakes find it through $FAKE_GITHUB.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class FakeGitHub:
             "issues": [],
             "pulls": [],
             "runs": [],
+            "statuses": [],
             "releases": [],
             "routes": {},
         }
@@ -280,6 +282,12 @@ class FakeGitHub:
 
     def releases(self) -> list[dict]:
         return self.state()["releases"]
+
+    def statuses(self, sha: str) -> list[dict]:
+        """The commit statuses of `sha`, newest first, as GET repos/R/commits/<sha>/statuses lists them
+        (the PR's merge box shows the newest of each context)."""
+        found = [s for s in self.state().get("statuses", []) if s["sha"] == sha.lower()]
+        return sorted(found, key=lambda s: s["id"], reverse=True)
 
     def release_asset(self, tag: str, name: str) -> Path:
         return self.root / "releases" / tag / name

@@ -7,9 +7,10 @@ steps still run. Nothing is ever loosened: an existing rule stricter than ours i
 
 1. The `drift` label (drift.yml labels its issue and its pull request with it).
 2. Branch protection of `main`. A new one requires the model review's check, `champion vs
-   challenger`, from the GitHub Actions app only (a status another app or a token posts under the
-   same name does not count), on an up-to-date branch ("strict"); one approving review of the most
-   recent push (its pusher cannot approve it); and it holds for admins too ("enforce_admins"):
+   challenger`, from the GitHub Actions app only (a status another app or a personal token posts
+   under the same name does not count; the workflow token's does, which train.yml posts for the
+   drift job's dispatched review), on an up-to-date branch ("strict"); one approving review of the
+   most recent push (its pusher cannot approve it); and it holds for admins too ("enforce_admins"):
    release.yml ships what reaches `main`, so an admin's unreviewed push should not get there
    either (a lone maintainer can untick "Do not allow bypassing the above settings" on purpose).
    An existing protection gains what it lacks of these (the check, pinned when it was not;
