@@ -24,6 +24,7 @@ def run(run_id: int, event: str = "pull_request", conclusion: str = "success", *
         "head_sha": HEAD,
         "head_branch": "more-data",
         "head_repository": {"full_name": "acme/model"},
+        "actor": {"login": "octocat"},
         "triggering_actor": {"login": "octocat"},
         "pull_requests": [],  # GitHub empties it once the pull request is merged
     }
@@ -64,18 +65,18 @@ def test_runs_of_another_head_branch_or_fork_do_not_count():
 
 def test_the_drift_jobs_dispatch_vouches_for_a_retraining_pr_and_a_persons_does_not():
     retraining = {**PULL, "head": {**PULL["head"], "ref": "retrain/drift"}}
-    bot = run(
-        5, "workflow_dispatch", head_branch="retrain/drift", triggering_actor={"login": "github-actions[bot]"}
-    )
+    bot = run(5, "workflow_dispatch", head_branch="retrain/drift", actor={"login": "github-actions[bot]"})
     person = run(6, "workflow_dispatch", head_branch="retrain/drift")
     assert review_run.own_review(retraining, [bot, person])["run_id"] == 5
+    rerun = {**bot, "triggering_actor": {"login": "octocat"}}  # someone re-ran the drift job's review
+    assert review_run.own_review(retraining, [rerun])["run_id"] == 5
     assert review_run.own_review(retraining, [person])["run_id"] is None
 
 
 def test_a_forks_dispatch_does_not_count():
     fork = {**PULL, "head": {**PULL["head"], "repo": {"full_name": "someone/fork"}}}
     dispatched = run(5, "workflow_dispatch", head_repository={"full_name": "someone/fork"},
-                     triggering_actor={"login": "github-actions[bot]"})  # fmt: skip
+                     actor={"login": "github-actions[bot]"})  # fmt: skip
     assert review_run.own_review(fork, [dispatched])["run_id"] is None
 
 

@@ -3,7 +3,8 @@
 release.yml publishes a model as reviewed only when the review of exactly what was merged passed.
 A run counts when it reviewed the pull request's head commit, from its head branch and repository,
 and was started by the pull request itself (`pull_request`) or by the drift job's dispatch (the
-workflow token's `github-actions[bot]`; only drift.yml dispatches reviews with it). A manual dispatch,
+workflow token's `github-actions[bot]`, the run's `actor` even when someone re-runs it; only
+drift.yml dispatches reviews with it). A manual dispatch,
 possibly against an old base, never counts.
 
 GitHub's run objects do not say which pull request a run reviewed once it is merged: the runs API
@@ -41,7 +42,8 @@ def counts(run: dict, pull: dict) -> bool:
     if run["event"] == "pull_request":
         return True
     same_repository = head["repo"]["full_name"] == pull["base"]["repo"]["full_name"]
-    dispatcher = (run.get("triggering_actor") or {}).get("login")
+    # `actor` is who dispatched it: a re-run (by anyone) keeps it, and the same inputs.
+    dispatcher = (run.get("actor") or {}).get("login")
     return run["event"] == "workflow_dispatch" and same_repository and dispatcher == DISPATCHER
 
 
