@@ -84,11 +84,13 @@ def test_distributions_bin_numbers_and_group_rare_categories():
     numbers = charts.distribution("balance", pd.Series(rng.normal(0, 1, 900)),
                                   pd.Series(rng.normal(1, 1, 300)), numeric=True)  # fmt: skip
     assert [s["kind"] for s in numbers["series"]] == ["bar", "line"]
+    bins = len(numbers["x"]["ticks"])
     for side in numbers["series"]:
-        assert len(side["values"]) == charts.BINS and sum(side["values"]) == pytest.approx(100, abs=0.01)
+        assert len(side["values"]) == bins and sum(side["values"]) == pytest.approx(100, abs=0.01)
+    assert numbers["x"]["ticks"] == ["-2", "-1.5", "-1", "-0.5", "0", "0.5", "1", "1.5", "2", "2.5", "3"]
     many = pd.Series([f"city {i}" for i in range(40)] * 5)
     cities = charts.distribution("city", many, many.head(50), numeric=False)
-    assert len(cities["x"]["ticks"]) == charts.BINS and cities["x"]["ticks"][-1] == "(other)"
+    assert 1 < len(cities["x"]["ticks"]) <= charts.BINS and cities["x"]["ticks"][-1] == "(other)"
     assert sum(cities["series"][0]["values"]) == pytest.approx(100)
 
 
@@ -111,9 +113,9 @@ def test_mermaid_is_a_code_block_github_renders_with_text_made_safe():
 
 def test_axis_labels_are_short_distinct_and_never_minus_zero():
     labels = charts.ticks(np.linspace(-2.08, 2.79, 15))
-    assert labels[0] == "-2.1" and "0.0" in labels and "-0.0" not in labels
+    assert labels[0] == "-2.1" and "0" in labels and "-0" not in labels
     assert len(set(labels)) == 15
-    assert charts.ticks([1200.0, 5400.0, 9600.0]) == ["1200", "5400", "9600"]
+    assert charts.ticks([1200.0, 5400.0, 9600.0]) == ["1.2k", "5.4k", "9.6k"]
 
 
 def test_no_curves_when_the_holdout_has_one_class_or_no_probabilities():
@@ -125,3 +127,57 @@ def test_no_curves_when_the_holdout_has_one_class_or_no_probabilities():
         charts.review_charts(mixed, {"challenger": pd.DataFrame({"prediction": mixed})}, ["no", "yes"], "yes")
         == []
     )
+
+
+def test_labels_are_compact_round_numbers():
+    assert charts.compact(1234, 100) == "1.2k" and charts.compact(3_400_000, 100_000) == "3.4M"
+    assert charts.compact(12_500, 500) == "12.5k" and charts.compact(-1500, 500) == "-1.5k"
+    assert charts.compact(2_000_000_000, 1e9) == "2B" and charts.compact(750, 50) == "750"
+    assert charts.compact(1001, 1) == "1001"  # exact beats short: not 1.001k
+    assert charts.compact(0.05, 0.05) == "0.05" and charts.compact(-0.01, 0.1) == "0"
+
+
+LABEL = re.compile(r"-?\d+(\.\d+)?[kMBT]?")
+
+
+@pytest.mark.parametrize("scale", [0.001, 1, 1_000, 1_000_000])
+def test_a_wide_range_feature_has_a_readable_label_under_every_bin(scale):
+    """Skewed like a bank balance (a long right tail, a few negatives): at any scale, every bin has a
+    short round label, all of them fit under a 640 px chart, and bins share one round width."""
+    rng = np.random.default_rng(3)
+    values = pd.Series((rng.lognormal(7, 1.3, 4000) - 300) * scale)
+    spec = charts.distribution("balance", values, values.sample(1000, random_state=0), numeric=True)
+    labels = spec["x"]["ticks"]
+    assert all(LABEL.fullmatch(t) for t in labels), labels
+    assert len(labels) <= charts.BINS + 1 and len(set(labels)) == len(labels)
+    longest = max(map(len, labels))
+    assert longest * len(labels) <= charts.AXIS_CHARACTERS == 60, labels  # 15 of 4, 12 of 5, 10 of 6
+    assert longest <= 6
+
+
+def test_long_category_names_leave_room_for_fewer_categories_cut_readably():
+    jobs = ["blue-collar", "management", "technician", "admin.", "services", "retired", "self-employed",
+            "entrepreneur", "unemployed", "housemaid", "student", "unknown"]  # fmt: skip
+    values = pd.Series([j for i, j in enumerate(jobs) for _ in range(20 - i)])
+    labels = charts.distribution("job", values, values, numeric=False)["x"]["ticks"]
+    assert labels[:3] == ["blue-co…", "managem…", "technic…"] and labels[-1] == "(other)"
+    assert len(labels) * max(map(len, labels)) <= charts.AXIS_CHARACTERS
+    months = pd.Series(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+    assert len(charts.distribution("month", months, months, numeric=False)["x"]["ticks"]) == 12
+
+
+def test_a_wide_range_target_has_fewer_slices_rather_than_crowded_labels():
+    rng = np.random.default_rng(4)
+    prices = rng.lognormal(12.5, 0.8, 3000)  # house prices: tens of thousands to millions
+    fit = charts.predicted_vs_actual(prices, {"challenger": prices * 1.05})
+    labels = fit["x"]["ticks"]
+    assert all(LABEL.fullmatch(t) for t in labels) and any(t.endswith("k") for t in labels), labels
+    assert len(labels) * max(map(len, labels)) <= charts.AXIS_CHARACTERS
+    assert fit["x"]["label"] == f"actual (mean of each of {len(labels)} equal slices of the holdout)"
+
+
+def test_large_values_are_written_without_an_exponent_mermaid_cannot_read():
+    prices = np.random.default_rng(5).lognormal(13.5, 0.8, 3000)  # up to several millions
+    block = charts.mermaid(charts.predicted_vs_actual(prices, {"challenger": prices * 1.05}))
+    numbers = [line for line in block.splitlines() if line.startswith(("  line", "  y-axis"))]
+    assert numbers and not any(re.search(r"\de[+-]?\d", line) for line in numbers), numbers

@@ -13,13 +13,21 @@ records that comparison.json and drift.json keep; `mermaid` and `interval_plot` 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
 from .evaluation import PROBA_PREFIX, proba_columns
 
 GRID = np.linspace(0.0, 1.0, 21)  # where curves are sampled: enough for a smooth line, small in JSON
-BINS = 15  # histogram bins and, at most, categories shown per distribution
+BINS = 15  # histogram bins (about: see trimmed_edges) and, at most, categories per distribution
+# x-axis label characters side by side in a 640 px chart before labels run into each other (15 of 4,
+# 12 of 5, 10 of 6: seen in scripts/screenshots); a category name is cut to no fewer than NAME_CHARACTERS.
+AXIS_CHARACTERS = 60
+NAME_CHARACTERS = 8
+UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 MAX_DRIFT_CHARTS = 6
 COLORS = {"champion": "#8c959f", "challenger": "#0969da", "ideal": "#d0d7de", "reference": "#8c959f",
           "current": "#cf222e"}  # fmt: skip
@@ -100,14 +108,19 @@ def precision_recall_chart(scores: dict) -> dict:
 
 
 def predicted_vs_actual(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> dict:
-    """Mean prediction per twentieth of the holdout sorted by the actual value; the ideal line is y = x."""
-    groups = np.array_split(np.argsort(actual, kind="stable"), min(20, len(actual)))
-    means = [actual[g].mean() for g in groups]
+    """Mean prediction per slice of the holdout sorted by the actual value (twentieths, or fewer when
+    their labels would not fit); the ideal line is y = x."""
+    order = np.argsort(actual, kind="stable")
+    for count in range(min(20, len(actual)), 0, -1):
+        groups = np.array_split(order, count)
+        means = [actual[g].mean() for g in groups]
+        if fits(ticks(means)):
+            break
     lines = [series("ideal", means)]
     lines += [series(name, [p[g].mean() for g in groups]) for name, p in predicted.items()]
     return chart(
         "Mean prediction by actual value",
-        {"label": "actual (mean of each twentieth of the holdout)", "ticks": ticks(means)},
+        {"label": f"actual (mean of each of {count} equal slices of the holdout)", "ticks": ticks(means)},
         {"label": "mean prediction", "range": value_range(lines)},
         lines,
     )
@@ -138,7 +151,7 @@ def distribution(name: str, reference: pd.Series, current: pd.Series, numeric: b
         counts = [shares(side.to_numpy(dtype=float), edges) for side in (reference, current)]
     else:
         categories = category_order(reference, current)
-        names = [label(c) for c in categories]
+        names = [label(c, min(18, AXIS_CHARACTERS // len(categories))) for c in categories]
         counts = [category_shares(side, categories) for side in (reference, current)]
     lines = [series("reference", counts[0], "bar"), series("current", counts[1])]
     return chart(
@@ -153,10 +166,13 @@ OTHER = "(other)"
 
 
 def category_order(reference: pd.Series, current: pd.Series) -> list:
-    """The most common categories on either side; the rest are summed as '(other)'."""
+    """The most common categories on either side, as many as have readable labels (long names leave
+    room for fewer); the rest are summed as '(other)'."""
     share = pd.concat([reference.value_counts(normalize=True), current.value_counts(normalize=True)], axis=1)
     ranked = share.fillna(0).max(axis=1).sort_values(ascending=False, kind="stable").index.tolist()
-    return ranked if len(ranked) <= BINS else [*ranked[: BINS - 1], OTHER]
+    longest = max((len(label(c)) for c in ranked), default=1)
+    room = min(BINS, AXIS_CHARACTERS // min(longest, NAME_CHARACTERS))
+    return ranked if len(ranked) <= room else [*ranked[: room - 1], OTHER]
 
 
 def category_shares(side: pd.Series, categories: list) -> list[float]:
@@ -172,8 +188,32 @@ def category_shares(side: pd.Series, categories: list) -> list[float]:
 
 
 def trimmed_edges(values: np.ndarray) -> np.ndarray:
-    """BINS equal bins over the middle 98% of the values (the outer 1% on each side go to the end bins)."""
-    return np.histogram_bin_edges(np.clip(values, *np.quantile(values, [0.01, 0.99])), bins=BINS)
+    """Equal bins over the middle 98% of the values (the outer 1% on each side go to the end bins).
+
+    About BINS (one more when centring adds one), fewer when their labels would not fit; 1, 2 or
+    5 × 10^k wide (at least 1 for whole numbers) and centred on multiples of that width, so each
+    label is a short round number: 26, 27, 28 or 0, 2k, 4k.
+    """
+    low, high = np.quantile(values, [0.01, 0.99])
+    if high <= low:  # nearly every value is the same: span them all
+        low, high = float(np.min(values)), float(np.max(values))
+    least = (high - low) / BINS or 0.1
+    if np.all(np.mod(values, 1) == 0):  # counts, days, years: no bin between two whole numbers
+        least = max(least, 1.0)
+    for width in nice_widths(least):
+        first = math.floor(low / width + 0.5)  # the bins holding `low` and `high`
+        multiples = np.arange(first, max(first, math.ceil(high / width - 0.5)) + 1)
+        if len(multiples) <= BINS + 1 and fits([compact(m * width, width) for m in multiples]):
+            return (np.append(multiples, multiples[-1] + 1) - 0.5) * width
+    raise AssertionError("unreachable: wide enough bins have short labels")
+
+
+def nice_widths(least: float) -> Iterator[float]:
+    """1, 2 and 5 × 10^k, from the first that is at least `least` upwards."""
+    power = 10.0 ** math.floor(math.log10(least))
+    while True:
+        yield from (step * power for step in (1, 2, 5) if step * power >= least)
+        power *= 10
 
 
 def shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
@@ -183,15 +223,42 @@ def shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
 
 
 def centres(edges: np.ndarray) -> list[str]:
-    return ticks((edges[:-1] + edges[1:]) / 2)
+    width = edges[1] - edges[0]
+    return [compact(c, width) for c in (edges[:-1] + edges[1:]) / 2]
 
 
 def ticks(values) -> list[str]:
-    """Axis labels with as many decimals as the spacing between them needs (and no "-0")."""
+    """Axis labels for uneven values: as precise as the spacing between them needs, and at least two
+    significant digits on the largest (9.6k, not 10k)."""
     values = np.asarray(values, dtype=float)
     spacing = (values.max() - values.min()) / max(len(values) - 1, 1)
-    decimals = int(min(4, max(0, np.ceil(-np.log10(spacing))))) if spacing > 0 else 2
-    return [f"{round(v, decimals) + 0.0:.{decimals}f}" for v in values]
+    if spacing <= 0:
+        return [compact(v, 0.01) for v in values]
+    largest = np.abs(values).max()
+    step = min(10.0 ** math.floor(math.log10(spacing)), 10.0 ** (math.floor(math.log10(largest)) - 1))
+    return [compact(v, max(step, 1e-4)) for v in values]
+
+
+def compact(value: float, step: float) -> str:
+    """`value` to the precision of `step`, in as few characters as it takes: 750, 1.5k, 12k, 3.4M.
+
+    Ties go to the suffix (1.2k rather than 1200); a value of 1001 stays 1001.
+    """
+    texts = [plain(value, step)]
+    texts += [plain(value / unit, step / unit) + suffix for unit, suffix in UNITS if abs(value) >= unit]
+    return min(reversed(texts), key=len)
+
+
+def plain(value: float, step: float) -> str:
+    """`value` with the decimals `step` needs, without trailing zeros and never "-0"."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    text = f"{round(value, decimals) + 0.0:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fits(labels: list[str]) -> bool:
+    """Whether the labels fit side by side under the chart (AXIS_CHARACTERS)."""
+    return len(labels) * max(map(len, labels)) <= AXIS_CHARACTERS
 
 
 def short(value: float) -> str:
@@ -241,11 +308,16 @@ def mermaid(spec: dict) -> str:
         "xychart-beta",
         f'  title "{label(spec["title"], 60)}"',
         f"  {x_axis}",
-        f'  y-axis "{label(y["label"], 60)}" {y["range"][0]} --> {y["range"][1]}',
-        *(f"  {s['kind']} [{', '.join(f'{v:g}' for v in s['values'])}]" for s in spec["series"]),
+        f'  y-axis "{label(y["label"], 60)}" {figure(y["range"][0])} --> {figure(y["range"][1])}',
+        *(f"  {s['kind']} [{', '.join(map(figure, s['values']))}]" for s in spec["series"]),
         "```",
     ]
     return "\n".join(lines)
+
+
+def figure(value: float) -> str:
+    """A number as Mermaid reads it: six significant digits, never an exponent (1.2e+06 is a syntax error)."""
+    return np.format_float_positional(value + 0.0, precision=6, unique=False, fractional=False, trim="-")
 
 
 def interval_plot(rows: list[dict], width: int = 31) -> str:
