@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import py_compile
 import re
 import shutil
 import tomllib
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cookiecutter.main import cookiecutter
 
 from conftest import BIN, CHOICES, COMBINATIONS, TEMPLATE, bake, combo_id, run
 
@@ -306,3 +308,31 @@ def test_template_own_python_is_ruff_clean():
     paths = ["tests", "benchmarks", "hooks"]
     run([str(BIN / "ruff"), "check", "--no-cache", *paths], TEMPLATE)
     run([str(BIN / "ruff"), "format", "--no-cache", "--check", *paths], TEMPLATE)
+
+
+CACHES = ("__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+def test_a_stray_cache_in_the_template_neither_breaks_a_bake_nor_lands_in_the_project(tmp_path):
+    """Python or ruff run inside a local clone's template folder leave caches there, whose bytes
+    cookiecutter would render as Jinja (UnicodeDecodeError) or copy into the project."""
+    template, slug = tmp_path / "template", "{{cookiecutter.project_slug}}"
+    for folder in ("hooks", slug):
+        shutil.copytree(TEMPLATE / folder, template / folder, ignore=shutil.ignore_patterns(*CACHES))
+    shutil.copy(TEMPLATE / "cookiecutter.json", template)
+    package, tests = template / slug / "src" / "{{cookiecutter.__package_name}}", template / slug / "tests"
+    pyc = package / "__pycache__" / "x.cpython-311.pyc"
+    py_compile.compile(str(package / "progress.py"), cfile=str(pyc), doraise=True)
+    run([str(BIN / "ruff"), "check", "--isolated", "--exit-zero", "--quiet", "."], tests)  # a real cache
+    entries = list((tests / ".ruff_cache").glob("*/*"))
+    assert (tests / ".ruff_cache" / "CACHEDIR.TAG").is_file() and entries
+    # An entry without a NUL byte, which cookiecutter's binary check takes for text: rendered, it fails.
+    entries[0].with_name("42").write_bytes(f"{tests}/test_x.py".encode() + b"\xff")
+    with pytest.raises(UnicodeDecodeError):
+        pyc.read_text(encoding="utf-8")
+
+    project = Path(cookiecutter(str(template), no_input=True, output_dir=str(tmp_path / "out")))
+    assert (project / "src" / "my_ml_project" / "progress.py").is_file()
+    assert [p for p in project.rglob("*") if p.name in CACHES] == []
+    for cache in CACHES:  # and the template's own repository never commits one
+        run(["git", "check-ignore", "-q", f"{slug}/src/{cache}/x"], TEMPLATE)
