@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -467,3 +471,48 @@ def test_a_reused_champion_is_only_predicted_and_the_comment_says_so(monkeypatch
     status = review.run_base(tmp_path, "params.yaml", tmp_path / "h.csv", tmp_path / "out", "abc" * 5)
     assert ran == ["train", "predict"] and status["source"] == "trained"
     assert pr_comment.champion_source(status) == f"trained at `{'abc' * 4}` in this run"
+
+
+def warnings_of(comment: str) -> list[str]:
+    return [block.split("\n")[0] for block in comment.split("> [!WARNING]\n")[1:]]
+
+
+def test_a_new_split_is_one_warning_saying_which_rows_were_scored(
+    params, holdout, trained, predictions, tmp_path
+):
+    """A new salt changes the holdout and moves rows the champion trained on into it: one cause, so one
+    warning, which says both what changed and which rows both models were scored on."""
+    champion = side(tmp_path / "a", trained, predictions)
+    record, _ = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
+    rows = record["holdout"]["rows"]
+    record["changes"]["holdout_changed"] = True
+    record["holdout"].update(left_out={"same row": 30, "same key": 0}, compared=rows - 30)
+    (warning,) = warnings_of(pr_comment.review_comment(record))
+    assert warning.startswith(
+        "> The holdout changed between base and head (new data or a new split), so numbers from earlier "
+        f"comments on the base are not comparable. 30 of the {rows:,} holdout rows were left out because the "
+        f"champion trained on them (same row: 30); both models are scored on the other {rows - 30:,}."
+    )
+    assert warning.count("both models") == 1
+    record["holdout"].update(left_out={"same row": 0}, compared=rows)  # a new split of new rows only
+    (warning,) = warnings_of(pr_comment.review_comment(record))
+    assert "both models were scored on this PR's holdout" in warning and "left out" not in warning
+    record["changes"]["holdout_changed"] = False
+    record["holdout"].update(left_out={"same row": 30}, compared=rows - 30)  # edited rows, same holdout
+    (warning,) = warnings_of(pr_comment.review_comment(record))
+    assert warning.startswith(f"> 30 of the {rows:,} holdout rows were left out")
+
+
+def test_a_streamed_champion_line_has_one_timestamp(monkeypatch, capsys):
+    """The champion's CLI stamps its own progress lines; relayed into the review's log they carry only
+    the review's stamp (one clock), while the comment's log tail keeps them as the champion printed them."""
+    progress = pkg("progress")
+    monkeypatch.setattr(progress, "_state", {"on": True, "began": time.monotonic(), "console": None})
+    champion = (
+        f"from {progress.__name__} import enable, say; enable(); say('Cross-validating linear (5 folds) …')"
+    )
+    code, log = review.stream([sys.executable, "-c", champion], Path.cwd(), dict(os.environ), "champion | ")
+    (line,) = capsys.readouterr().err.splitlines()
+    assert code == 0 and len(re.findall(r"\[ *\d+\.\ds\]", line)) == 1, line
+    assert re.fullmatch(r"\[ *\d+\.\ds\] champion \| Cross-validating linear \(5 folds\) …", line)
+    assert re.fullmatch(r"\[ *\d+\.\ds\] Cross-validating linear \(5 folds\) …", log[-1])

@@ -106,6 +106,21 @@ def tolerance_text(gate: dict, label: str) -> str:
     return f"{tolerance:g}"
 
 
+HOLDOUT_CHANGED = "The holdout changed between base and head (new data or a new split)"
+NOT_COMPARABLE = "numbers from earlier comments on the base are not comparable"
+
+
+def holdout_line(changes: dict, holdout: dict) -> str | None:
+    """One warning about which rows both models were scored on. A new split both changes the holdout
+    and moves rows the champion trained on into it: one story, told once."""
+    left_out = left_out_line(holdout)
+    if not changes.get("holdout_changed"):
+        return left_out
+    if left_out is None:
+        return f"{HOLDOUT_CHANGED}: both models were scored on this PR's holdout, so {NOT_COMPARABLE}."
+    return f"{HOLDOUT_CHANGED}, so {NOT_COMPARABLE}. {left_out}"
+
+
 def left_out_line(holdout: dict) -> str | None:
     """Why some holdout rows were not scored: the champion trained on them."""
     left = sum(holdout.get("left_out", {}).values())
@@ -239,17 +254,11 @@ def render_comment(record: dict, omit: set[str]) -> str:
         for d in record["metrics"]
     ]
     cv = record["challenger"]["cv"]
-    warnings = []
-    if record["changes"].get("holdout_changed"):
-        warnings.append(
-            "The holdout changed between base and head (new data or a new split): both models "
-            "were scored on this PR's holdout, so numbers from earlier comments on the base "
-            "are not comparable."
-        )
-    status = record["champion"]["status"]
+    holdout, status = record["holdout"], record["champion"]["status"]
+    warnings = [holdout_line(record["changes"], holdout)]
     if status["status"] == "failed":
         warnings.append(f"The champion could not be built at `{status.get('ref')}`: {status['detail']}.")
-    warnings += [line for line in (left_out_line(record["holdout"]), refused_line(record["holdout"])) if line]
+    warnings = [line for line in (*warnings, refused_line(holdout)) if line]
     return render(
         "comment.md.j2",
         icon=ICONS[record["verdict"]],

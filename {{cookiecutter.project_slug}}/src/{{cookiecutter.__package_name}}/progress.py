@@ -8,12 +8,14 @@ turned it on (`enable`), so library calls and tests print nothing.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 _state = {"on": False, "began": time.monotonic(), "console": None}
+STAMP = re.compile(r"\[ *\d+\.\ds\] ")  # how `say` stamps a line in a CI log
 
 
 def enable() -> None:
@@ -34,6 +36,13 @@ def say(message: str) -> None:
         _state["console"].print(message, markup=False)
     else:
         print(f"[{time.monotonic() - _state['began']:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def unstamped(line: str) -> str:
+    """A line another command's `say` printed, without its stamp: relayed by `say`, it gets this
+    command's stamp (one clock for the whole log) instead of two."""
+    stamp = STAMP.match(line)
+    return line[stamp.end() :] if stamp else line
 
 
 @contextmanager

@@ -165,7 +165,8 @@ def run_base(
 
 
 def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, deque]:
-    """Run a command, echoing its output to stderr as it comes; its exit code and last log lines."""
+    """Run a command, echoing its output to stderr as it comes (its lines' own progress stamps replaced
+    by this command's); its exit code and last log lines (as printed, for the comment)."""
     log: deque = deque(maxlen=LOG_TAIL_LINES)
     with subprocess.Popen(
         command,
@@ -179,7 +180,7 @@ def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, 
     ) as process:
         for line in process.stdout:
             log.append(line.rstrip("\n"))
-            progress.say(prefix + log[-1])
+            progress.say(prefix + progress.unstamped(log[-1]))
     return process.returncode, log
 
 
