@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import BIN, run
+from conftest import BIN, project_env
 from fakes.github import FakeGitHub
 
 FAKES = Path(__file__).resolve().parent / "fakes"
@@ -45,6 +45,27 @@ inputs:
         STUB_INPUTS: ${{{{ toJSON(inputs) }}}}
         STUB_GITHUB_TOKEN: ${{{{ github.token }}}}
       run: python3 "{stubs}" "{action}"
+"""
+# act (0.2.89, host mode) reads a step's output from a terminal and, when the step fails, closes that
+# terminal at once (pkg/container/host_environment.go: exec returns on cmd.Run's error before
+# waiting for copyPtyOutput), so the last lines a failing step printed, its error, were lost now and
+# then on a loaded machine. The steps' bash is this wrapper: a failing step prints a mark, then waits
+# (at most 30 s) until act has logged it; the terminal is a queue, so everything before is logged.
+# Nested bash (scripts, `env bash`) runs directly. Only bash steps are covered (all ours are bash).
+BASH_WRAPPER = """\
+#!/bin/sh
+if [ -n "$ACT_RUNNER_STEP" ]; then exec {bash} "$@"; fi
+ACT_RUNNER_STEP=1 {bash} "$@"
+code=$?
+[ "$code" = 0 ] && exit 0
+mark="act_runner: the step exited $code ($$ $(date +%s%N))"
+printf '\\n%s\\n' "$mark"
+tries=0
+until grep -qF "$mark" "$ACT_RUNNER_LOG" 2>/dev/null || [ "$tries" -ge 600 ]; do
+  sleep 0.05
+  tries=$((tries + 1))
+done
+exit "$code"
 """
 OUTPUTS = {  # every output of the real actions that have a behaviour, so any the workflow reads resolves
     "actions/upload-artifact": ["artifact-id", "artifact-url", "artifact-digest"],
@@ -171,10 +192,19 @@ def act(
         cmd += ["--secret", "GITHUB_TOKEN=github-token"]
     if job:
         cmd += ["-j", job]
+    shell = tmp / "shell"  # the steps' bash (BASH_WRAPPER), first on PATH: act looks bash up there
+    shell.mkdir(exist_ok=True)
+    (shell / "bash").write_text(BASH_WRAPPER.format(bash=shutil.which("bash")))
+    (shell / "bash").chmod(0o755)
+    out = tmp / "act.log"  # act's stdout, where the wrapper looks for its mark
+    cmd += ["--env", f"ACT_RUNNER_LOG={out}"]
     env = dict(env or {})
-    env["PATH"] = f"{FAKES / 'bin'}{os.pathsep}{env.get('PATH') or BIN}{os.pathsep}{os.environ['PATH']}"
-    done = run([*cmd, *act_args], project, check=False, **env)
+    path = [shell, FAKES / "bin", env.get("PATH") or BIN, os.environ["PATH"]]
+    env["PATH"] = os.pathsep.join(map(str, path))
+    with out.open("w") as stdout:
+        done = subprocess.run([*cmd, *act_args], cwd=project, env=project_env(**env), stdout=stdout,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
     shutil.rmtree(tmp / "act-cache", ignore_errors=True)
     github.finish_run(run_id, "success" if done.returncode == 0 else "failure")
     calls = [json.loads(line) for line in log_file.read_text().splitlines() if line.strip()]
-    return ActRun(done.returncode, done.stdout + done.stderr, calls, run_id, github)
+    return ActRun(done.returncode, out.read_text() + done.stderr, calls, run_id, github)
