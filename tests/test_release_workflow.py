@@ -1,8 +1,10 @@
 """Tier 3: merge-to-release under act, against the fake GitHub (tests/fakes). A PR is reviewed by
 train.yml, merged, and release.yml retrains at the merge commit, checks the model against that review
-(found through the pull request of the commit and its train.yml run), builds the bento for real, and
-hands the image to (recorded) docker actions and the release to `gh`. deploy.yml (kubernetes) refuses
-to start without what it needs, and on a push deploys the latest release's image, if there is one.
+(found through the pull request of the commit and its train.yml run), builds the bento for real,
+hands the image to (recorded) docker actions and the release to `gh`, with image.json recording the
+image by digest, and deploys that digest (deploy.yml, with a recording kubectl). deploy.yml deploys
+only this repository's image by digest: a release's image.json, the latest release's on a push that
+changed the manifests, the named release's on a rollback; a release without the record is refused.
 """
 
 from __future__ import annotations
@@ -24,14 +26,16 @@ from test_review_workflow import QUICK, commit, edit_params
 pytestmark = pytest.mark.slow
 REPO = "Acme/Churn-Model"  # GitHub keeps the case; image names must be lower case
 IMAGE = "ghcr.io/acme/churn-model"
-RELEASED = ["MODEL_CARD.md", "metrics.json", "my-ml-project.bento", "my-ml-project.cdx.json"]
+ATTESTED = ["MODEL_CARD.md", "metrics.json", "my-ml-project.bento", "my-ml-project.cdx.json"]
+RELEASED = [*ATTESTED, "image.json"]  # the image by digest, written once the image is pushed
 
 
 @pytest.fixture(scope="module")
 def merged(tmp_path_factory) -> dict:
-    """A repo on GitHub as Acme/Churn-Model whose PR #7 was reviewed by train.yml, then merged."""
+    """A repo on GitHub as Acme/Churn-Model (deployed to Kubernetes) whose PR #7 was reviewed by
+    train.yml, then merged."""
     tmp = tmp_path_factory.mktemp("release")
-    project = bake(tmp / "repo", task="regression")
+    project = bake(tmp / "repo", task="regression", deploy="kubernetes")
     edit_params(project, QUICK)
     git_init(project)
     run(["git", "remote", "add", "origin", f"https://github.com/{REPO}.git"], project)
@@ -58,12 +62,16 @@ def merged(tmp_path_factory) -> dict:
     return {"project": project, "tmp": tmp, "head": head, "github": github, "review_run": review.run_id}
 
 
-def release(merged: dict, name: str, *act_args: str, visibility: str = "public"):
+def release(merged: dict, name: str, *act_args: str, visibility: str = "public", kubectl: Path | None = None):
+    """release.yml for the merge; with `kubectl` (a recording one, first on PATH) and a cluster secret."""
     tmp = merged["tmp"]
     bentoml_home = f"BENTOML_HOME={tmp / name / 'bentoml'}"
     args = ("--env", bentoml_home, "--secret", "GITHUB_TOKEN=workflow-token", *act_args)
+    env = None
+    if kubectl:
+        args, env = (*args, "--secret", "KUBE_CONFIG=apiVersion: v1"), {"PATH": f"{kubectl}{os.pathsep}{BIN}"}
     payload = {"ref": "refs/heads/main", "after": merged["head"], "repository": {"visibility": visibility}}
-    return act(merged["project"], "release.yml", "push", tmp / name, payload, act_args=args,
+    return act(merged["project"], "release.yml", "push", tmp / name, payload, act_args=args, env=env,
                github=merged["github"])  # fmt: skip
 
 
@@ -73,9 +81,10 @@ def reviewed_metrics(merged: dict) -> Path:
     return review / "challenger-metrics.json"
 
 
-def test_merge_publishes_image_and_release_with_the_model_card(merged):
+def test_merge_publishes_image_and_release_with_the_model_card(merged, kubectl):
+    """...and deploys the image by the digest the release recorded (a passing review vouched)."""
     github = merged["github"]
-    done = release(merged, "first")
+    done = release(merged, "first", kubectl=kubectl)
     assert done.returncode == 0, done.log[-6000:]
     sha = merged["head"]
 
@@ -97,7 +106,7 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
     (create,) = [c for c in calls if c[:2] == ["release", "create"]]
     tag = create[2]
     assert re.fullmatch(rf"model-\d{{4}}-\d{{2}}-\d{{2}}-{sha[:7]}", tag)
-    assert create[-4:] == [f"dist/{name}" for name in RELEASED]
+    assert create[-5:] == [f"dist/{name}" for name in RELEASED]
     assert create[create.index("--target") + 1] == sha and create[create.index("--repo") + 1] == REPO
     (published,) = github.releases()
     assert published["tag"] == tag and published["target"] == sha and published["title"] == tag
@@ -116,6 +125,16 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged):
     uploaded = json.loads((github.artifact("release", run_id=done.run_id) / "metrics.json").read_text())
     assert uploaded == released
     assert_supply_chain(done, tag, merged["tmp"] / "first" / "released-bento")
+
+    # image.json records the image by the digest the build pushed; deploy.yml applied exactly that.
+    (pushed,) = done.outputs("docker/build-push-action")
+    by_digest = f"{IMAGE}@{pushed['digest']}"
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", pushed["digest"])
+    assert json.loads(github.release_asset(tag, "image.json").read_text()) == {"image": by_digest}
+    applied = (kubectl / "calls.log").read_text()
+    assert applied.startswith("apply -f -\n") and f"image: {by_digest}\n" in applied
+    assert applied.endswith("rollout status deployment/my-ml-project --timeout 5m\n")
+    assert f"The image: `{by_digest}`." in done.summary
 
     # The release kept its model as the champion of the next pull request on this commit: that
     # review restores it (main's cache, read from the PR's ref) and predicts, without training it.
@@ -158,7 +177,7 @@ def assert_supply_chain(done, tag: str, unpacked: Path) -> None:
     assert provenance == {"subject-name": IMAGE, "subject-digest": digest, **pushed_beside}
     bom_path = "dist/my-ml-project.cdx.json"
     assert sbom == {"subject-name": IMAGE, "subject-digest": digest, "sbom-path": bom_path, **pushed_beside}
-    assert files["subject-path"].split() == [f"dist/{name}" for name in RELEASED]
+    assert files["subject-path"].split() == [f"dist/{name}" for name in ATTESTED]
 
     attested = [a for a in github.state()["attestations"] if a["run"] == done.run_id]
     assert [(a["job"], a["predicateType"], a["registry"]) for a in attested] == [
@@ -173,7 +192,7 @@ def assert_supply_chain(done, tag: str, unpacked: Path) -> None:
             "name": name,
             "digest": {"sha256": hashlib.sha256(github.release_asset(tag, name).read_bytes()).hexdigest()},
         }
-        for name in RELEASED
+        for name in ATTESTED
     ]
     workflow = attested[0]["predicate"]["buildDefinition"]["externalParameters"]["workflow"]
     assert workflow["path"] == ".github/workflows/release.yml" and workflow["ref"] == "refs/heads/main"
@@ -277,26 +296,32 @@ def deploy(project: Path, tmp: Path, event: str, payload: dict, kubectl: Path, *
                env={"PATH": f"{kubectl}{os.pathsep}{BIN}"})  # fmt: skip
 
 
+DIGEST = "sha256:" + "5e" * 32
+OURS = f"{IMAGE}@{DIGEST}"
+SECRET = ("--secret", "KUBE_CONFIG=apiVersion: v1")
+
+
 @pytest.mark.parametrize(
     ("image", "secret", "message"),
     [
-        (f"ghcr.io/acme/churn-model@sha256:{'a' * 64}", None, "The KUBE_CONFIG secret is not set"),
-        ("ghcr.io/acme/churn-model:abc; rm -rf /", "apiVersion: v1", "not an image of this repository"),
-        ("docker.io/someone/churn-model:abc123", "apiVersion: v1", "not an image of this repository"),
-        ("ghcr.io/acme/churn-model-evil:abc123", "apiVersion: v1", "not an image of this repository"),
+        (OURS, None, "The KUBE_CONFIG secret is not set"),
+        (f"{IMAGE}:1a2b3c4", "apiVersion: v1", "not this repository's image by digest"),
+        (f"{IMAGE}:1a2b3c4{DIGEST.replace('sha256', '@sha256')}", "apiVersion: v1", "not this repository's"),
+        (f"{IMAGE}@{DIGEST}; rm -rf /", "apiVersion: v1", "not this repository's image by digest"),
+        (f"docker.io/acme/churn-model@{DIGEST}", "apiVersion: v1", "not this repository's image by digest"),
+        (f"{IMAGE}-evil@{DIGEST}", "apiVersion: v1", "not this repository's image by digest"),
     ],
-    ids=["missing secret", "bad image", "another registry", "another repository"],
+    ids=["missing secret", "a tag", "tag and digest", "bad image", "another registry", "another repository"],
 )
 def test_deploy_refuses_to_start_without_what_it_needs(
     kubernetes_repo, tmp_path, kubectl, image, secret, message
 ):
-    """A rollback is deploy.yml run by hand: a missing secret or a malformed image stops it, said plainly."""
+    """release.yml calls deploy.yml with the image it recorded: a missing secret, or anything but this
+    repository's image by digest (a tag can be moved), stops it, said plainly."""
     args = ("--secret", f"KUBE_CONFIG={secret}") if secret else ()
-    done = deploy(
-        kubernetes_repo, tmp_path, "workflow_dispatch", {"inputs": {"image": image}}, kubectl, *args
-    )
+    done = deploy(kubernetes_repo, tmp_path, "workflow_call", {"inputs": {"image": image}}, kubectl, *args)
     assert done.returncode != 0
-    assert message in done.log, done.log[-3000:]  # the whole tail: a rare failure under load (see the note)
+    assert message in done.log, done.log[-3000:]
     assert not (kubectl / "calls.log").exists()  # stopped before kubectl ran
     assert done.github.gh_calls() == []  # an image given: no release looked up
 
@@ -307,6 +332,30 @@ def push_to_main(project: Path) -> dict:
 
 
 LATEST = f"repos/{REPO}/releases/latest"
+TAG = "model-2026-01-05-1a2b3c4"
+ASSET = 73010  # image.json's id among the release's assets
+
+
+def released(github: FakeGitHub, route: str, tag: str, record: dict | None) -> list[list[str]]:
+    """GitHub's answer for the release at `route` (its assets; image.json holding `record`, unless
+    None: a release from before the record); returns the gh calls deploy.yml makes to read it."""
+    assets = [{"id": ASSET - 1, "name": "MODEL_CARD.md"}, {"id": ASSET - 2, "name": "metrics.json"}]
+    if record is not None:
+        assets.append({"id": ASSET, "name": "image.json", "content_type": "application/json"})
+        github.add_route(f"repos/{REPO}/releases/assets/{ASSET}", record)  # the file, as octet-stream
+    release = {"tag_name": tag, "name": tag, "draft": False, "prerelease": False, "assets": assets}
+    github.add_route(route, release)
+    download = ["api", "-H", "Accept: application/octet-stream", f"repos/{REPO}/releases/assets/{ASSET}"]
+    return [["api", route], [*download, "--jq", ".image"]]
+
+
+def assert_applied(kubectl: Path, image: str) -> None:
+    """kubectl applied k8s.yaml with `image` in place of the unreleased one, then waited for it."""
+    calls = (kubectl / "calls.log").read_text()
+    assert calls.startswith("apply -f -\n")
+    assert f"image: {image}\n" in calls and "@sha256:" in image
+    assert "image: my-ml-project:unreleased" not in calls
+    assert calls.endswith("rollout status deployment/my-ml-project --timeout 5m\n")
 
 
 def test_deploy_on_push_without_a_release_stops_green_and_deploys_nothing(kubernetes_repo, tmp_path, kubectl):
@@ -322,52 +371,110 @@ def test_deploy_on_push_without_a_release_stops_green_and_deploys_nothing(kubern
 
     assert done.returncode == 0, done.log[-3000:]
     assert "No release yet: nothing to deploy" in done.summary
-    assert github.gh_calls() == [["api", LATEST, "--jq", ".tag_name"]]
+    assert github.gh_calls() == [["api", LATEST]]
     assert "::set-output:: image=" not in done.log
     assert "The KUBE_CONFIG secret is not set" not in done.log  # the later steps are skipped
     assert not (kubectl / "calls.log").exists()
 
 
-def test_deploy_on_push_resolves_the_latest_release_image_then_needs_the_secret(
+def test_deploy_on_push_applies_the_manifests_with_the_latest_releases_image_by_digest(
     kubernetes_repo, tmp_path, kubectl
 ):
+    """A merge that changed only k8s.yaml: the latest release's image.json, never its commit's tag."""
     github = FakeGitHub(tmp_path / "github", repo=REPO)
-    tag, sha = "model-2026-01-05-1a2b3c4", "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
-    github.add_route(LATEST, {"tag_name": tag, "name": tag, "draft": False, "prerelease": False})
-    github.add_route(f"repos/{REPO}/commits/{tag}", {"sha": sha})  # the commit the tag points to
+    reads = released(github, LATEST, TAG, {"image": OURS})
 
-    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, github=github)
-
-    assert done.returncode != 0
-    assert github.gh_calls() == [
-        ["api", LATEST, "--jq", ".tag_name"],
-        ["api", f"repos/{REPO}/commits/{tag}", "--jq", ".sha"],
-    ]
-    resolved = re.findall(r"::set-output:: image=(\S+)", done.log)  # act logs each step output it sets
-    assert resolved == [f"ghcr.io/acme/churn-model:{sha}"]  # the repository lower-cased
-    assert "The KUBE_CONFIG secret is not set" in done.log, done.log[-3000:]
-    assert not (kubectl / "calls.log").exists()
-
-
-def test_deploy_on_push_applies_the_manifests_with_the_latest_release_image(
-    kubernetes_repo, tmp_path, kubectl
-):
-    """With the secret set, the resolved image goes into k8s.yaml and kubectl applies it."""
-    github = FakeGitHub(tmp_path / "github", repo=REPO)
-    tag, sha = "model-2026-01-05-1a2b3c4", "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"
-    github.add_route(LATEST, {"tag_name": tag})
-    github.add_route(f"repos/{REPO}/commits/{tag}", {"sha": sha})
-    secret = ("--secret", "KUBE_CONFIG=apiVersion: v1")
-
-    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, *secret,
+    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, *SECRET,
                   github=github)  # fmt: skip
 
     assert done.returncode == 0, done.log[-3000:]
-    calls = (kubectl / "calls.log").read_text()
-    assert calls.startswith("apply -f -\n")
-    assert f"image: ghcr.io/acme/churn-model:{sha}\n" in calls  # in place of the unreleased one
-    assert "image: my-ml-project:unreleased" not in calls
-    assert calls.endswith("rollout status deployment/my-ml-project --timeout 5m\n")
+    assert github.gh_calls() == reads
+    assert_applied(kubectl, OURS)
+    assert f"The image: `{OURS}` (release {TAG})." in done.summary
+
+
+def test_a_rollback_deploys_the_named_releases_image_by_digest(kubernetes_repo, tmp_path, kubectl):
+    """Run by hand with an earlier release's tag: that release's image.json."""
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    earlier, image = "model-2025-12-01-0f9e8d7", f"{IMAGE}@sha256:{'0a' * 32}"
+    reads = released(github, f"repos/{REPO}/releases/tags/{earlier}", earlier, {"image": image})
+
+    done = deploy(kubernetes_repo, tmp_path, "workflow_dispatch", {"inputs": {"release": earlier}}, kubectl,
+                  *SECRET, github=github)  # fmt: skip
+
+    assert done.returncode == 0, done.log[-3000:]
+    assert github.gh_calls() == reads
+    assert_applied(kubectl, image)
+
+
+@pytest.mark.parametrize("event", ["push", "workflow_dispatch"])
+def test_a_release_without_its_image_record_is_not_deployed(kubernetes_repo, tmp_path, kubectl, event):
+    """A release from before image.json (its image only by tags, which can be moved) fails closed,
+    whether it is the latest (a manifest-only merge) or named (a rollback)."""
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    route = LATEST if event == "push" else f"repos/{REPO}/releases/tags/{TAG}"
+    reads = released(github, route, TAG, None)
+    payload = push_to_main(kubernetes_repo) if event == "push" else {"inputs": {"release": TAG}}
+
+    done = deploy(kubernetes_repo, tmp_path, event, payload, kubectl, *SECRET, github=github)
+
+    assert done.returncode != 0
+    message = f"release {TAG} has no image.json, the record of its image by digest: deploy a release that"
+    assert message in done.log, done.log[-3000:]
+    assert github.gh_calls() == reads[:1]  # nothing else looked up
+    assert not (kubectl / "calls.log").exists()
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"image": f"{IMAGE}:1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d"},
+        {"image": f"ghcr.io/someone/churn-model@{DIGEST}"},
+        {"digest": DIGEST},
+    ],
+    ids=["a tag", "another repository", "no image"],
+)
+def test_deploy_refuses_a_release_record_that_is_not_this_repositorys_image_by_digest(
+    kubernetes_repo, tmp_path, kubectl, record
+):
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    reads = released(github, LATEST, TAG, record)
+
+    done = deploy(kubernetes_repo, tmp_path, "push", push_to_main(kubernetes_repo), kubectl, *SECRET,
+                  github=github)  # fmt: skip
+
+    assert done.returncode != 0
+    assert "not this repository's image by digest" in done.log, done.log[-3000:]
+    assert github.gh_calls() == reads
+    assert not (kubectl / "calls.log").exists()
+
+
+@pytest.mark.parametrize(
+    ("release", "message"),
+    [
+        ("model-2020-01-01-0000000", "cannot read the release model-2020-01-01-0000000"),
+        ("../../../user", "not a release tag: '../../../user'"),
+        ("", "not a release tag: ''"),
+    ],
+    ids=["unknown", "not a tag", "empty"],
+)
+def test_deploy_refuses_a_rollback_to_no_release(kubernetes_repo, tmp_path, kubectl, release, message):
+    github = FakeGitHub(tmp_path / "github", repo=REPO)
+    route = f"repos/{REPO}/releases/tags/{release}"
+    not_found = {
+        "message": "Not Found",
+        "documentation_url": "https://docs.github.com/rest/releases/releases#get-a-release-by-tag-name",
+        "status": "404",
+    }
+    github.add_route(route, not_found, status=404)
+
+    done = deploy(kubernetes_repo, tmp_path, "workflow_dispatch", {"inputs": {"release": release}}, kubectl,
+                  *SECRET, github=github)  # fmt: skip
+
+    assert done.returncode != 0
+    assert message in done.log, done.log[-3000:]
+    assert github.gh_calls() == ([["api", route]] if release.startswith("model-") else [])
+    assert not (kubectl / "calls.log").exists()
 
 
 def find_review(merged: dict, tmp: Path, change) -> dict:
