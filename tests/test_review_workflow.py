@@ -138,7 +138,7 @@ def test_better_pr_passes_and_its_comment_is_posted_once(repo, tmp_path, github)
     assert re.search(
         r"\[ *\d+\.\ds\]   hist_gradient_boosting fold 2/2: rmse [\d.]+ \(\d+\.\d s\)", result.log
     )
-    assert re.search(r"\[ *\d+\.\ds\] champion \| Cross-validating hist_gradient_boosting", result.log)
+    assert "champion | Cross-validating hist_gradient_boosting" in result.log
     assert not re.search(r"champion \| \[ *\d+\.\ds\]", result.log)  # one timestamp a line, the review's
     assert (review / "pr-number").read_text().strip() == "11"
     assert_records_only(review)
