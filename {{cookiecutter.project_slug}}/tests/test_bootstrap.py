@@ -240,3 +240,113 @@ def test_general_metrics_are_paired_like_the_fast_ones():
         assert 0 < diffs[metric].low <= diffs[metric].delta <= diffs[metric].high, diffs[metric]
     same = paired(y, champion, champion.copy(), classes, positive, metrics=metrics)
     assert all((d.delta, d.low, d.high) == (0.0, 0.0, 0.0) for d in same.values())
+
+
+# Each true-class probability's -ln is a short binary fraction (1/2, 9/16, 1, 2; each double is within
+# 0.2 ulp of it, so any log rounds to it exactly). With them, and integer regression data over 64 rows,
+# every weighted sum the bootstrap makes is exact: the digits below hold whatever the CPU or BLAS.
+EXACT_LOG_PROBA = [0.6065306597126334, 0.569782824730923, 0.36787944117144233, 0.1353352832366127]
+
+
+def exact_case(task: str, model_seed: int):
+    """64 rows (a power of two, so the target's mean is exact too); the targets do not depend on the model."""
+    n, rng, model = 64, np.random.default_rng(0), np.random.default_rng(model_seed)
+    if task == "regression":
+        y = rng.integers(80, 120, n).astype(float)
+        return pd.Series(y), pd.DataFrame({"prediction": y + model.integers(-6, 7, n)}), [], None
+    classes = ["no", "yes"] if task == "binary" else ["a", "b", "c"]
+    y = rng.choice(classes, n, p=[0.6, 0.4] if task == "binary" else [0.5, 0.3, 0.2])
+    p_true = model.choice(EXACT_LOG_PROBA, n, p=[0.45, 0.3, 0.15, 0.1])[:, None]
+    proba = np.where(y[:, None] == np.array(classes), p_true, (1 - p_true) / (len(classes) - 1))
+    preds = pd.DataFrame(proba, columns=evaluation.proba_columns(classes))
+    preds["prediction"] = np.array(classes)[proba.argmax(axis=1)]
+    return pd.Series(y), preds, classes, ("yes" if task == "binary" else None)
+
+
+# paired_bootstrap on exact_case(task, seed) vs exact_case(task, seed + 1), as the bootstrap computed
+# it before each metric said in the catalogue how it is vectorised (issue #20): champion, challenger,
+# low, high.
+BEFORE_THE_CATALOGUE_SAID_HOW = """
+binary roc_auc 0.46846846846846846 0.6006006006006006 -0.036740890688259135 0.3097800559843117
+binary log_loss 0.76953125 0.677734375 -0.19760742187500002 0.04804687499999993
+binary f1 0.6428571428571429 0.7407407407407407 -0.040212653609831 0.2486634450697333
+binary precision 0.6206896551724138 0.7407407407407407 -0.06910225442834138 0.29238126607691817
+binary recall 0.6666666666666666 0.7407407407407407 -0.09677419354838712 0.2593397745571659
+binary accuracy 0.6875 0.78125 -0.03203125000000004 0.21875
+multiclass roc_auc 0.9553411800091117 0.7367402310950698 -0.3319712552116204 -0.10738831792548707
+multiclass log_loss 0.6708984375 0.9189453125 0.107275390625 0.38188476562499996
+multiclass f1 0.9592163134746102 0.7747575421994027 -0.28845240131767846 -0.09645620599740988
+multiclass precision 0.9571428571428572 0.8152173913043478 -0.20995314659385844 -0.06501620370370385
+multiclass recall 0.9618279569892473 0.7555004135649298 -0.31663948542379916 -0.10813743673798035
+multiclass accuracy 0.953125 0.765625 -0.28125 -0.09375
+regression rmse 4.027250923396753 3.701773223740212 -0.875778603860911 0.1446636927634213
+regression mae 3.59375 3.171875 -1.0171875000000001 0.171875
+regression r2 0.8866175920916317 0.904203880794182 -0.007401419688390385 0.0546267973348172
+"""
+
+
+def test_built_in_metrics_give_the_digits_they_gave_before():
+    assert [-np.log(p) for p in EXACT_LOG_PROBA] == [1 / 2, 9 / 16, 1, 2], "this CPU's log is off"
+    seeds = {"binary": 1, "multiclass": 3, "regression": 5}
+    for line in BEFORE_THE_CATALOGUE_SAID_HOW.strip().splitlines():
+        task, metric, *numbers = line.split()
+        champion, challenger, low, high = map(float, numbers)
+        y, old, classes, positive = exact_case(task, seeds[task])
+        new = exact_case(task, seeds[task] + 1)[1]
+        stats = {"resamples": 200, "confidence": 0.9, "seed": 7}
+        (diff,) = bootstrap.paired_bootstrap(y, old, new, [metric], classes, positive, **stats)
+        got = (diff.champion, diff.challenger, diff.low, diff.high)
+        assert got == (champion, challenger, low, high), line
+        assert diff.delta == challenger - champion
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_metric_gives_the_same_digits_whichever_others_are_asked_for(case):
+    make, metrics = CASES[case]
+    y, champion, classes, positive = make()
+    challenger = champion.sample(frac=1, random_state=0).reset_index(drop=True)  # no skill
+    together = paired(y, champion, challenger, classes, positive, metrics=metrics)
+    for metric in metrics:
+        alone = paired(y, champion, challenger, classes, positive, metrics=[metric])
+        assert alone[metric] == together[metric]
+
+
+def test_a_fast_metric_is_one_catalogue_entry(monkeypatch):
+    """Two new entries take the vectorised path with bootstrap.py untouched: the square root of MAE from
+    weighted sums, and max_error from the counts (the largest error among the rows drawn)."""
+
+    def absolute_error(y, preds, *_):
+        return abs(preds["prediction"].to_numpy() - y)
+
+    def rows(y, *_):
+        return np.ones(len(y))
+
+    def general_path(*_):
+        raise AssertionError("a metric with a vectorised form took the general path")
+
+    def largest_drawn(errors, counts):
+        return np.where(counts > 0, errors[:, None], 0).max(axis=0)
+
+    y, preds, _, _ = regression_case(n=200)
+    rng = np.random.default_rng(5)
+    weights = np.vstack([np.ones(len(y)), np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))])
+    sklearn_max_error = bootstrap.metric_values(y, preds, ["max_error"], weights=weights)["max_error"]
+
+    root_mae = evaluation.Metric(
+        "root_mae", "regression", -1, "√MAE", compute=general_path, on_rows=general_path,
+        vectorised=evaluation.FromSums((absolute_error, rows), lambda total, n: np.sqrt(total / n)),
+    )  # fmt: skip
+    max_error = evaluation.Metric(
+        "max_error", "regression", -1, "max error", compute=general_path, on_rows=general_path,
+        vectorised=evaluation.FromCounts(absolute_error, largest_drawn),
+    )  # fmt: skip
+    catalogue = evaluation.BUILT_IN | {"root_mae": root_mae, "max_error": max_error}
+    monkeypatch.setattr(evaluation, "BUILT_IN", catalogue)
+    values = bootstrap.metric_values(y, preds, ["root_mae", "max_error", "rmse"], weights=weights)
+    assert values["max_error"].tolist() == sklearn_max_error.tolist()  # the general path's numbers
+    for b, row in enumerate(weights):
+        repeated = np.repeat(np.arange(len(y)), row.astype(int))
+        mae = evaluation.score("mae", y.iloc[repeated], preds.iloc[repeated])
+        assert values["root_mae"][b] == pytest.approx(np.sqrt(mae), abs=1e-12, rel=0), b
+        rmse = evaluation.score("rmse", y.iloc[repeated], preds.iloc[repeated])
+        assert values["rmse"][b] == pytest.approx(rmse, abs=1e-9, rel=0), b

@@ -5,32 +5,31 @@ is of the difference (challenger - champion) on the same rows. Rows that are eas
 models move both scores together and cancel out, which makes the interval far tighter than two
 separate intervals: one that excludes 0 means a real difference, not a lucky holdout.
 
-A resample is a vector of bootstrap counts (how often each row was drawn). Every metric is a
-weighted statistic of per-row quantities, so a chunk of resamples is scored with a matrix product
-(a sparse one for ROC AUC) instead of a Python loop. With every count equal to one the metrics
-equal sklearn's, as `evaluation.score` computes them. Other metrics of the catalogue (any scikit-learn
-scorer) take the general path: each resample's rows are materialised and scored one by one, on the
-same resamples, so they stay paired (see BENCHMARKS.md for what that costs).
+A resample is a vector of bootstrap counts (how often each row was drawn). A built-in metric says in
+the catalogue (evaluation.py) how it is computed from those counts for a whole chunk of resamples:
+from weighted sums of per-row columns (one matrix product for all such metrics) or from the counts
+themselves (ROC AUC: a sparse product), never a Python loop over resamples. With every count equal
+to one the metrics equal sklearn's, as `evaluation.score` computes them. Other metrics of the
+catalogue (any scikit-learn scorer) take the general path: each resample's rows are materialised and
+scored one by one, on the same resamples, so they stay paired (see BENCHMARKS.md for what that costs).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse  # a dependency of scikit-learn
 
 from . import evaluation
-from .evaluation import PROBA_PREFIX, proba_columns
+from .evaluation import FromCounts, FromSums
 
 # Rows x resamples per chunk. 8 MB float64 matrices stay in cache and below malloc's mmap threshold,
 # so buffers are reused; 5e6 cells (40 MB) measured twice as slow, mostly in page faults.
 MAX_CELLS = 1_000_000
-MEANS = {"accuracy": "correct", "log_loss": "loss", "rmse": "squared", "mae": "absolute"}  # mean of column
 
 
 @dataclass(frozen=True)
@@ -155,21 +154,24 @@ class _Scorer:
         y, classes, self.metrics = np.asarray(y_true), list(classes), list(metrics)
         _check(y, preds, self.metrics, classes, positive)
         self.rows = len(y)
-        self.general = [m for m in self.metrics if not evaluation.find(m, _task(classes)).fast]
         self.replay = (y, preds.reset_index(drop=True), classes, positive)
-        columns = _label_columns(y, preds, classes, positive) if classes else _regression_columns(y, preds)
-        columns = {name: np.asarray(col, dtype=float).reshape(self.rows, -1) for name, col in columns.items()}
-        self.matrix = np.hstack(list(columns.values()))  # one product gives every weighted sum
-        edges = np.cumsum([0] + [col.shape[1] for col in columns.values()])
-        self.slices = {name: slice(a, b) for name, a, b in zip(columns, edges[:-1], edges[1:], strict=True)}
-        self.auc = _auc_groupings(y, preds, classes, positive) if "roc_auc" in self.metrics else []
+        self.how = {m: evaluation.find(m, _task(classes)).vectorised for m in self.metrics}
+        self.general = [m for m, how in self.how.items() if how is None]
+        prepare = {m: how.prepare for m, how in self.how.items() if isinstance(how, FromCounts)}
+        self.prepared = {m: make(*self.replay) for m, make in prepare.items()}
+        self.sums = _ColumnSums(_summed_columns(_task(classes)), self.replay)
 
     def __call__(self, counts: np.ndarray) -> dict[str, np.ndarray]:
-        product = self.matrix.T @ counts
-        sums = {name: product[where] for name, where in self.slices.items()}
+        sums = self.sums(counts)
         with np.errstate(divide="ignore", invalid="ignore"):  # undefined metrics become NaN, not warnings
-            fast = {m: _finish(m, sums, counts, self.auc) for m in self.metrics if m not in self.general}
+            fast = {m: self.vectorised(m, sums, counts) for m in self.metrics if m not in self.general}
         return fast | {metric: self.one_by_one(metric, counts) for metric in self.general}
+
+    def vectorised(self, metric: str, sums: dict[Callable, np.ndarray], counts: np.ndarray) -> np.ndarray:
+        how = self.how[metric]
+        if isinstance(how, FromSums):
+            return how.finish(*(sums[column] for column in how.columns))
+        return how.finish(self.prepared[metric], counts)
 
     def one_by_one(self, metric: str, counts: np.ndarray) -> np.ndarray:
         """The general path: score each resample's rows (row i repeated counts[i] times) with sklearn."""
@@ -185,6 +187,41 @@ class _Scorer:
         return {m: None if np.isnan(v[0]) else float(v[0]) for m, v in values.items()}
 
 
+class _ColumnSums:
+    """Per-row columns side by side, each made once however many metrics use it: one matrix product
+    gives every column's weighted sums for a whole chunk of resamples."""
+
+    def __init__(self, makers: list[Callable], data: tuple):
+        rows = len(data[0])
+        columns = {make: column for make in makers if (column := _made(make, data)) is not None}
+        blocks = [column.reshape(rows, -1) for column in columns.values()]
+        self.matrix = np.hstack([np.empty((rows, 0)), *blocks])
+        edges = np.cumsum([0, *(block.shape[1] for block in blocks)])
+        # Sums shaped as the column is: (B,) for one value a row, (k, B) for k values a row
+        self.where = {
+            make: start if column.ndim == 1 else slice(start, end)
+            for (make, column), start, end in zip(columns.items(), edges[:-1], edges[1:], strict=True)
+        }
+
+    def __call__(self, counts: np.ndarray) -> dict[Callable, np.ndarray]:
+        product = self.matrix.T @ counts
+        return {make: product[where] for make, where in self.where.items()}
+
+
+def _summed_columns(task: str) -> list[Callable]:
+    """Every column the task's FromSums metrics sum, asked for or not, in evaluation.SUMS_ORDER."""
+    built_in = [m.vectorised for m in evaluation.BUILT_IN.values() if m.task == task]
+    used = [column for how in built_in if isinstance(how, FromSums) for column in how.columns]
+    return list(dict.fromkeys([*(c for c in evaluation.SUMS_ORDER if c in used), *used]))
+
+
+def _made(make: Callable, data: tuple) -> np.ndarray | None:
+    try:
+        return np.asarray(make(*data), dtype=float)
+    except KeyError:  # e.g. log loss of a classifier without probabilities; only its metric fails
+        return None
+
+
 def _check(y: np.ndarray, preds: pd.DataFrame, metrics: list[str], classes: list, positive) -> None:
     if not len(y) or len(preds) != len(y):
         raise ValueError(f"need a non-empty holdout and a prediction per row, got {len(y)} and {len(preds)}")
@@ -196,101 +233,3 @@ def _check(y: np.ndarray, preds: pd.DataFrame, metrics: list[str], classes: list
 
 def _task(classes: list) -> str:
     return "classification" if classes else "regression"
-
-
-def _label_columns(y: np.ndarray, preds: pd.DataFrame, classes: list, positive) -> dict[str, np.ndarray]:
-    """Per-row 0/1 indicators (and log loss) whose weighted sums give the classification metrics."""
-    prediction = np.asarray(preds["prediction"])
-    targets = [positive] if len(classes) == 2 else classes  # binary: the positive class; else macro
-    actual = np.column_stack([y == c for c in targets])
-    predicted = np.column_stack([prediction == c for c in targets])
-    columns = {"rows": np.ones(len(y)), "correct": prediction == y}
-    columns |= {"actual": actual, "predicted": predicted, "hits": actual & predicted}
-    if set(proba_columns(classes)) <= set(preds.columns):
-        columns["loss"] = _log_loss_per_row(y, preds, classes)
-    return columns
-
-
-def _log_loss_per_row(y: np.ndarray, preds: pd.DataFrame, classes: list) -> np.ndarray:
-    proba = preds[proba_columns(classes)].to_numpy()
-    proba = proba if proba.dtype.kind == "f" else proba.astype(float)
-    # As sklearn: clip to [eps, 1 - eps] of the probabilities' dtype. Since sklearn 1.5 (the project
-    # needs >= 1.7) rows that do not sum to one only warn there and are not renormalised, so not here.
-    eps = np.finfo(proba.dtype).eps
-    clipped = np.clip(proba, eps, 1 - eps).astype(float)
-    truth = y[:, None] == np.asarray(classes, dtype=object)[None, :]
-    return -(np.log(clipped) * truth).sum(axis=1)
-
-
-def _regression_columns(y: np.ndarray, preds: pd.DataFrame) -> dict[str, np.ndarray]:
-    y = y.astype(float)
-    error = np.asarray(preds["prediction"], dtype=float) - y
-    centred = y - y.mean()  # centring first keeps the one-pass sum of squares accurate
-    columns = {"rows": np.ones(len(y)), "squared": error**2, "absolute": abs(error)}
-    return columns | {"y": centred, "y2": centred**2}
-
-
-def _finish(metric: str, sums: dict[str, np.ndarray], counts: np.ndarray, auc: list) -> np.ndarray:
-    """One metric per resample from the weighted sums (zero_division=0, as in evaluation.py)."""
-    rows = sums["rows"][0]
-    if metric in MEANS:
-        mean = sums[MEANS[metric]][0] / rows
-        return np.sqrt(mean) if metric == "rmse" else mean
-    if metric == "r2":
-        return _r2(sums["squared"][0], sums["y"][0], sums["y2"][0], rows)
-    if metric == "roc_auc":
-        return np.mean([_auc(counts, grouping) for grouping in auc], axis=0)  # macro over classes
-    hits, predicted, actual = sums["hits"], sums["predicted"], sums["actual"]
-    if metric == "precision":
-        num, den = hits, predicted
-    elif metric == "recall":
-        num, den = hits, actual
-    else:  # f1 = 2 TP / (2 TP + FP + FN)
-        num, den = 2 * hits, predicted + actual
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0).mean(axis=0)  # macro over classes
-
-
-def _r2(residual: np.ndarray, centred: np.ndarray, centred_sq: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    total = centred_sq - centred**2 / rows  # weighted sum of squares around the resample's own mean
-    # R2 of a constant target is undefined (evaluation.py asks sklearn for force_finite=False)
-    return np.where(total > 1e-12 * centred_sq, 1 - residual / total, np.nan)
-
-
-def _auc_groupings(y: np.ndarray, preds: pd.DataFrame, classes: list, positive) -> list:
-    """One score grouping per one-vs-rest ROC AUC (binary: the positive class only)."""
-    if len(classes) == 2:
-        return [_auc_grouping(y == positive, preds[f"{PROBA_PREFIX}{positive}"].to_numpy(dtype=float))]
-    proba = preds[proba_columns(classes)].to_numpy(dtype=float)
-    if not np.allclose(1, proba.sum(axis=1)):
-        return [None]  # sklearn refuses multiclass ROC AUC on scores that are not probabilities
-    return [_auc_grouping(y == c, proba[:, k]) for k, c in enumerate(classes)]
-
-
-def _auc_grouping(is_positive: np.ndarray, score: np.ndarray) -> sparse.csr_array | None:
-    """(3G + 1, n) 0/1 matrix: `grouping @ counts` sums each resample's counts by score group.
-
-    G is the number of distinct positive scores v_0 < ... < v_G-1 (sorted once). Group k holds the
-    positives scoring v_k; group G + 2k the negatives scoring between v_k-1 and v_k; group G + 2k + 1
-    the negatives tied with v_k; the last group the negatives above every positive. The sparse
-    product is a per-group sum for all resamples at once (3x faster than gather + np.add.reduceat).
-    """
-    values = np.unique(score[is_positive])
-    if not len(values) or is_positive.all():
-        return None  # a single class in the holdout: undefined in every resample too
-    k = np.searchsorted(values, score)  # distinct positive scores strictly below each row's score
-    tied = values[np.minimum(k, len(values) - 1)] == score
-    group = np.where(is_positive, k, len(values) + 2 * k + tied)
-    n = len(score)
-    return sparse.csr_array((np.ones(n), (group, np.arange(n))), shape=(3 * len(values) + 1, n))
-
-
-def _auc(counts: np.ndarray, grouping: sparse.csr_array | None) -> np.ndarray:
-    """Weighted Mann-Whitney: the share of (positive, negative) pairs ranked right, ties counting half."""
-    if grouping is None:
-        return np.full(counts.shape[1], np.nan)
-    sums = grouping @ counts
-    groups = len(sums) // 3
-    positive, negative = sums[:groups], sums[groups:]
-    up_to = np.cumsum(negative, axis=0)  # negatives scoring at most each group's score
-    wins = (positive * (up_to[1::2] - 0.5 * negative[1::2])).sum(axis=0)
-    return wins / (positive.sum(axis=0) * up_to[-1])  # NaN when a resample lacks either class
