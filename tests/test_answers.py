@@ -20,6 +20,8 @@ from cookiecutter.utils import create_env_with_context
 
 from conftest import BIN, TEMPLATE, bake, run
 
+pytestmark = pytest.mark.tier1
+
 HOOK = TEMPLATE / "hooks" / "pre_gen_project.py"
 
 WORKING = {

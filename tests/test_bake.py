@@ -16,6 +16,8 @@ from cookiecutter.main import cookiecutter
 
 from conftest import BIN, CHOICES, COMBINATIONS, TEMPLATE, bake, combo_id, run
 
+pytestmark = pytest.mark.tier1
+
 COMMON = {
     ".github/dependabot.yml",
     ".github/workflows/ci.yml",

@@ -10,7 +10,7 @@ import pytest
 from act_runner import act
 from conftest import bake, git_init, run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 PR_EVENT = {"pull_request": {"number": 7, "head": {"ref": "feature"}, "base": {"ref": "main"}}}
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from conftest import BIN, TEMPLATE, git_init, run
+
+pytestmark = pytest.mark.tier1
 
 IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".tools", "__pycache__", ".pytest_cache", ".ruff_cache", "demo"

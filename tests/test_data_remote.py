@@ -22,7 +22,7 @@ import yaml
 
 from conftest import BIN, bake, git_init, run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 UV = str(BIN / "uv")
 DATA = "data/bank-marketing.csv"
 LOCAL = ".dvc/config.local"  # where the verbs put $DVC_REMOTE_CONFIG while DVC needs it

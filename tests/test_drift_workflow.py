@@ -17,7 +17,7 @@ from act_runner import act
 from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 REPO = "acme/churn-model"
 DATA = "data/bank-marketing.csv"
 CREATE_PR = "peter-evans/create-pull-request"

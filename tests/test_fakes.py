@@ -20,6 +20,8 @@ from act_runner import act
 from fakes import jq
 from fakes.github import FakeGitHub
 
+pytestmark = pytest.mark.tier1
+
 FAKES = Path(__file__).resolve().parent / "fakes"
 REPO = "acme/churn-model"
 DRIFT_PATHS = "data/*.csv\ndata/*.parquet\ndata/manifest.json\n"

@@ -20,7 +20,7 @@ from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
 from service_client import post, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 UV = str(BIN / "uv")
 BATCH = 600  # current rows: more than drift.min_rows (500), so the check gives a verdict
 # Writes data/own.csv: the data set, an integer `row_id` first, the outcome as `target`.
@@ -70,7 +70,10 @@ def review(project: Path, tmp: Path, github: FakeGitHub, base: str, head: str, n
     return done, (github.artifact("model-review", done.run_id) / "comment.md").read_text()
 
 
-@pytest.fixture(scope="module", params=list(DATASETS))
+@pytest.fixture(
+    scope="module",  # one xdist group per data set: its tests share this fixture on one worker
+    params=[pytest.param(name, marks=pytest.mark.xdist_group(f"own-data-{name}")) for name in DATASETS],
+)
 def own(request, tmp_path_factory) -> dict:
     """A baked project pointed at the data set by infer-schema, trained, committed on main."""
     name, task = request.param, DATASETS[request.param]

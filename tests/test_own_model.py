@@ -20,7 +20,7 @@ import yaml
 from conftest import BIN, bake, git_init, run
 from service_client import post, serving
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 UV = str(BIN / "uv")
 LIGHTGBM = {"n_estimators": 30, "verbose": -1}
 XGBOOST = {"n_estimators": 30, "max_depth": 4}
@@ -68,7 +68,10 @@ def review(project: Path, base: str, out: str, *cached: str) -> tuple[dict, str]
     return record, (project / out / "comment.md").read_text()
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
+@pytest.fixture(
+    scope="module",  # one xdist group per model: its tests share this fixture on one worker
+    params=[pytest.param(name, marks=pytest.mark.xdist_group(f"own-model-{name}")) for name in MODELS],
+)
 def boosted(request, tmp_path_factory) -> dict:
     """A baked project on main, and a branch that adds the boosted model by the README's steps."""
     task, package, estimator, settings = MODELS[request.param]

@@ -23,7 +23,9 @@ from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub, find_pull
 from test_review_workflow import QUICK, commit, edit_params
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
+# The tests on the merged PR share one review run: one worker builds it (scripts/test: --dist loadgroup).
+ON_MERGED = pytest.mark.xdist_group("release-merged")
 REPO = "Acme/Churn-Model"  # GitHub keeps the case; image names must be lower case
 IMAGE = "ghcr.io/acme/churn-model"
 ATTESTED = ["MODEL_CARD.md", "metrics.json", "my-ml-project.bento", "my-ml-project.cdx.json"]
@@ -81,6 +83,7 @@ def reviewed_metrics(merged: dict) -> Path:
     return review / "challenger-metrics.json"
 
 
+@ON_MERGED
 def test_merge_publishes_image_and_release_with_the_model_card(merged, kubectl):
     """...and deploys the image by the digest the release recorded (a passing review vouched)."""
     github = merged["github"]
@@ -238,6 +241,7 @@ def install(bento: Path, requirements: str, python: str):
     return run(command, bento, check=False, VIRTUAL_ENV=str(venv))
 
 
+@ON_MERGED
 def test_a_private_repository_builds_its_image_without_attestations(merged):
     """GitHub keeps attestations for public repositories only (and private ones on Enterprise Cloud,
     where the ATTESTATIONS variable says so): elsewhere the image job skips them, where the stub, as
@@ -247,6 +251,7 @@ def test_a_private_repository_builds_its_image_without_attestations(merged):
     assert done.outputs("docker/build-push-action") and done.calls("actions/attest") == []
 
 
+@ON_MERGED
 def test_release_fails_when_the_model_differs_from_the_review(merged):
     reviewed = reviewed_metrics(merged)
     record = json.loads(reviewed.read_text())
@@ -490,6 +495,7 @@ def find_review(merged: dict, tmp: Path, change) -> dict:
     return dict(re.findall(r"::set-output:: (pr|run-id|conclusion)=(.*)", done.log))
 
 
+@ON_MERGED
 def test_only_the_merged_pull_requests_own_review_vouches(merged, tmp_path):
     """A manual run (maybe against an old base) never counts; a failed review of the same head in
     another pull request (into another branch, say) means no vouching: GitHub's runs do not say
@@ -511,6 +517,7 @@ def test_only_the_merged_pull_requests_own_review_vouches(merged, tmp_path):
     assert found == {"pr": "7", "run-id": "9001", "conclusion": "failure"}
 
 
+@ON_MERGED
 def test_a_retraining_pr_is_vouched_for_by_the_drift_jobs_dispatch_only(merged, tmp_path):
     """The retraining PR's review is dispatched by the drift job with the workflow token; a person's
     dispatch of the same branch does not count."""

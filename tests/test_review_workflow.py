@@ -23,7 +23,7 @@ from act_runner import FAKES, act
 from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 REPO = "acme/bike-model"
 STICKY = "marocchino/sticky-pull-request-comment"
 QUICK = {
