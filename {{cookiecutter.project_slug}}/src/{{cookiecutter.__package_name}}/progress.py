@@ -1,13 +1,15 @@
 """What a long step is doing, on stderr (stdout stays for results).
 
 In a terminal: a live status line (rich's spinner) while a step runs, and one line when it ends.
-In a CI log (not a terminal): plain lines, each stamped with the seconds since the command began,
-a line when a step starts and one with its result and time when it ends. Silent unless the CLI
-turned it on (`enable`), so library calls and tests print nothing.
+In a CI log (not a terminal, or CI=true: act gives a step a terminal where GitHub's runners do not):
+plain lines, each stamped with the seconds since the command began, a line when a step starts and
+one with its result and time when it ends. Silent unless the CLI turned it on (`enable`), so library
+calls and tests print nothing.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -20,7 +22,7 @@ STAMP = re.compile(r"\[ *\d+\.\ds\] ")  # how `say` stamps a line in a CI log
 
 def enable() -> None:
     _state.update(on=True, began=time.monotonic())
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and os.environ.get("CI", "").lower() not in {"true", "1"}:
         try:
             from rich.console import Console
         except ImportError:  # rich comes with BentoML; without it, plain lines
