@@ -1,9 +1,11 @@
-"""Oversized request bodies: the service workers' peak memory and /livez, with and without the limit.
+"""Oversized and unknown-key request bodies: the service workers' peak memory, /livez and a 1-record
+request's latency, with and without the service's guards.
 
 Two servers, each started afresh for every scenario and repeat with 2 workers (as `serve` runs it):
 
 - `unguarded`: the project's service with its ASGI middleware list emptied (a module written to a
-  temp dir): the service as it was before the body limit;
+  temp dir): the service as it was before the body limit and before it validated requests itself
+  (BentoML then validates them, answering and logging every pydantic error);
 - `guarded`: the project's service as `serve` runs it (`bentoml serve <package>.service:Predictor`).
 
 Scenarios, each sending one real record repeated (far more than the record cap) as JSON:
@@ -13,6 +15,14 @@ Scenarios, each sending one real record repeated (far more than the record cap) 
 - `200 MB chunked`: one chunked stream (no Content-Length);
 - `2 x 50 MB`: two bodies, the second sent once the first is written, so that its worker is busy
   parsing and the other worker takes the second: both workers busy at once.
+
+and, from a separate process (so that the client's own work does not slow the measurement), one
+record of 234,000 unknown keys (2.8 MB: the body a reviewer sent, within the body limit) posted in a
+loop by 1 or 8 clients at once (`unknown keys x 1`, `unknown keys x 8`), while 1-record requests
+(a real record) are sent one after another, 0.2 s apart, until 10 are answered or 60 s have passed.
+Reported: the unknown-key requests' answer, seconds and answer size, the 1-record requests' latency
+(median, max), the largest growth of a worker's RSS over its RSS before (VmHWM) and the server's log
+written meanwhile.
 
 All the while a poller GETs /livez on a new connection every 50 ms, as a kubelet probe does (a
 worker whose event loop is blocked cannot accept it; the other worker can). Reported per scenario,
@@ -24,9 +34,9 @@ because BentoML's workers start sessions of their own and a process-group lookup
 
     uv run --project <bake> python benchmarks/oversized.py --project <bake> [--repeats 3]
 
-The unguarded server needs about 5 GB of free memory for the 200 MB stream. About 4 minutes for 3
-repeats. Trains the model first if artifacts/model is missing; BentoML's store is a temp folder
-unless BENTOML_HOME is set.
+The unguarded server needs about 5 GB of free memory for the 200 MB stream, and writes about 45 MB
+of log per unknown-key request. About 15 minutes for 3 repeats. Trains the model first if
+artifacts/model is missing; BentoML's store is a temp folder unless BENTOML_HOME is set.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -58,6 +69,12 @@ SCENARIOS = {
     "200 MB chunked": (200 * MB, 1, True),
     "2 x 50 MB": (50 * MB, 2, False),
 }
+
+# name: clients posting the unknown-key body at once
+FLOODS = {"unknown keys x 1": 1, "unknown keys x 8": 8}
+UNKNOWN_KEYS = 234_000  # "k000000": 0, ... : 12 bytes each, 2.8 MB, within the default bake's limit
+PROBES, PROBE_GAP, PROBE_WINDOW = 10, 0.2, 60  # 1-record requests: how many, seconds apart, at most
+JSON = {"content-type": "application/json"}
 
 UNGUARDED = """
 from {package} import service as project
@@ -205,6 +222,81 @@ def scenario(port: int, pids: list[int], poller: Poller, record: bytes, spec: tu
     }
 
 
+def unknown_keys_body(count: int = UNKNOWN_KEYS) -> bytes:
+    """One record of `count` keys the schema does not have."""
+    return b'{"records":[{' + b",".join(b'"k%06d":0' % i for i in range(count)) + b"}]}"
+
+
+def flood(port: int, clients: int, stop, answers) -> None:
+    """In its own process: `clients` threads post the unknown-key body in a loop until `stop` is
+    set; (status, seconds, answer bytes) of each goes to the `answers` queue."""
+    body, url = unknown_keys_body(), f"http://127.0.0.1:{port}/predict"
+
+    def client() -> None:
+        with httpx.Client(timeout=600) as http:
+            while not stop.is_set():
+                start = time.perf_counter()
+                try:
+                    response = http.post(url, content=body, headers=JSON)
+                    answers.put((response.status_code, time.perf_counter() - start, len(response.content)))
+                except httpx.HTTPError as error:
+                    answers.put((type(error).__name__, time.perf_counter() - start, 0))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def probe(port: int, record: bytes, probes: int = PROBES) -> list[float]:
+    """Seconds of each 1-record request, one after another (`probes` of them, within PROBE_WINDOW)."""
+    body, seconds = b'{"records":[' + record + b"]}", []
+    end = time.perf_counter() + PROBE_WINDOW
+    with httpx.Client(timeout=600) as http:
+        while len(seconds) < probes and time.perf_counter() < end:
+            start = time.perf_counter()
+            response = http.post(f"http://127.0.0.1:{port}/predict", content=body, headers=JSON)
+            seconds.append(time.perf_counter() - start)
+            assert response.status_code == 200, response.text[:300]
+            time.sleep(PROBE_GAP)
+    return seconds
+
+
+def unknown_keys(port: int, pids: list[int], poller: Poller, log: Path, record: bytes, clients: int) -> dict:
+    probe(port, record, probes=20)  # both workers' first predictions (lazy imports, caches) come first
+    before = {pid: status_kb(pid, "VmRSS") for pid in pids}
+    for pid in pids:
+        reset_peak(pid)
+    logged, begin = log.stat().st_size, time.perf_counter()
+    spawn = multiprocessing.get_context("spawn")
+    stop, queue = spawn.Event(), spawn.Queue()
+    flooding = spawn.Process(target=flood, args=(port, clients, stop, queue))
+    flooding.start()
+    time.sleep(2)  # the process started and its bodies are on their way
+    latencies = probe(port, record)
+    stop.set()
+    answers = []
+    while flooding.is_alive() or not queue.empty():  # drain, or a full queue keeps the process alive
+        with contextlib.suppress(Exception):
+            answers.append(queue.get(timeout=0.5))
+    flooding.join()
+    growth = max(status_kb(pid, "VmHWM") - before[pid] for pid in pids)
+    return {
+        "status": "/".join(sorted({str(a[0]) for a in answers})),
+        "requests": len(answers),
+        "seconds": statistics.median(a[1] for a in answers),
+        "answer_kb": statistics.median(a[2] for a in answers) / 1000,
+        "probe_p50_ms": 1000 * statistics.median(latencies),
+        "probe_max_ms": 1000 * max(latencies),
+        "probes": len(latencies),
+        "rss_before_mb": max(before.values()) / 1024,
+        "growth_mb": growth / 1024,
+        "log_mb": (log.stat().st_size - logged) / MB,
+        **poller.window(begin, time.perf_counter()),
+    }
+
+
 # ----------------------------------------------------------------------------------------------
 # The benchmark
 
@@ -214,14 +306,15 @@ def main() -> None:
     parser.add_argument("--project", default=".", help="a baked project")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--servers", nargs="+", default=["unguarded", "guarded"])
-    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
+    names = [*SCENARIOS, *FLOODS]
+    parser.add_argument("--scenarios", nargs="+", default=names, choices=names)
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs (path printed)")
     args = parser.parse_args()
 
     project = Path(args.project).resolve()
     work, params, model_dir, tag = prepare(project, "bench-oversized-")
     data, models = (importlib.import_module(f"{PACKAGE}.{m}") for m in ("data", "models"))
-    _, info = models.load(model_dir)
+    info = models.read_info(model_dir)
     row = data.load_training_data(params)[info.numeric + info.categorical].head(1)
     record = json.dumps(json.loads(row.to_json(orient="records"))[0], separators=(",", ":")).encode()
     limit = importlib.import_module(f"{PACKAGE}.records")
@@ -249,6 +342,8 @@ def main() -> None:
                         result = {"status": "-", "seconds": 0.0, "sent_mb": 0.0, "rss_before_mb": max(rss)}
                         result |= {"peak_max_mb": max(rss), "peak_sum_mb": sum(rss)}  # now, not a peak
                         result |= poller.window(0, time.perf_counter())
+                    elif name in FLOODS:
+                        result = unknown_keys(port, pids, poller, log, record, FLOODS[name])
                     else:
                         result = scenario(port, pids, poller, record, SCENARIOS[name])
                     poller.stop.set()
@@ -268,7 +363,7 @@ def main() -> None:
     )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in args.servers:
-        for name in ["idle", *args.scenarios]:
+        for name in ["idle", *(n for n in args.scenarios if n in SCENARIOS)]:
             runs = results[(kind, name)]
 
             def med(key: str, runs=runs) -> float:
@@ -279,6 +374,31 @@ def main() -> None:
                 f"| {kind} | {name} | {statuses} | {med('seconds'):.2f} | {med('sent_mb'):.1f} "
                 f"| {med('rss_before_mb'):.0f} | {med('peak_max_mb'):.0f} | {med('peak_sum_mb'):.0f} "
                 f"| {med('livez_p50_ms'):.1f} | {med('livez_max_ms'):.0f} | {med('livez_failed'):.0f} |"
+            )
+    floods = [name for name in args.scenarios if name in FLOODS]
+    if floods:
+        print(
+            f"\nOne record of {UNKNOWN_KEYS:,} unknown keys ({len(unknown_keys_body()) / MB:.1f} MB) "
+            f"posted in a loop by 1 or 8 clients; 1-record requests {PROBE_GAP} s apart meanwhile. "
+            f"Medians of "
+            f"{args.repeats} runs\n\n"
+            "| server | in flight | answer | seconds | answer KB | requests | 1-record p50 ms "
+            "| 1-record max ms | worker RSS before MB | worker RSS growth MB | log MB | /livez max ms |"
+        )
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in args.servers:
+        for name in floods:
+            runs = results[(kind, name)]
+
+            def med(key: str, runs=runs) -> float:
+                return statistics.median(r[key] for r in runs)
+
+            statuses = "/".join(sorted({s for r in runs for s in r["status"].split("/")}))
+            print(
+                f"| {kind} | {FLOODS[name]} | {statuses} | {med('seconds'):.2f} | {med('answer_kb'):,.1f} "
+                f"| {med('requests'):.0f} | {med('probe_p50_ms'):.0f} | {med('probe_max_ms'):.0f} "
+                f"| {med('rss_before_mb'):.0f} | {med('growth_mb'):.0f} | {med('log_mb'):.2f} "
+                f"| {med('livez_max_ms'):.0f} |"
             )
     if args.keep_logs:
         print(f"\nServer logs: {work}")
