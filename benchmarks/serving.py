@@ -73,7 +73,7 @@ from pydantic import BaseModel, Field
 from {package} import models, schema
 from {package}.records import MAX_RECORDS, Prediction, record_model
 
-model, info = models.load(Path(os.environ["MODEL_DIR"]))
+model, info = models.load(Path(os.environ["MODEL_DIR"]), [])
 FEATURES = info.numeric + info.categorical
 Record = record_model(schema.TrainingData.to_schema(), FEATURES, info.target)
 COLUMNS = list(Record.model_fields)
@@ -347,7 +347,7 @@ def main() -> None:
     import bentoml
 
     stored_path = bentoml.models.get(tag).path
-    model, info = models.load(model_dir)
+    model, info = models.load(model_dir, [])
     features = info.numeric + info.categorical
     table = data.load_training_data(params)
     rows = table[features].sample(n=500, random_state=0).reset_index(drop=True)
