@@ -338,3 +338,14 @@ def test_a_stray_cache_in_the_template_neither_breaks_a_bake_nor_lands_in_the_pr
     assert [p for p in project.rglob("*") if p.name in CACHES] == []
     for cache in CACHES:  # and the template's own repository never commits one
         run(["git", "check-ignore", "-q", f"{slug}/src/{cache}/x"], TEMPLATE)
+
+
+def test_the_readme_says_what_the_service_leaves_to_a_proxy(baked):
+    """No authentication, rate limits or header timeouts; any client can write the prediction log the
+    drift check trusts: the README says so, with the recipe."""
+    project, _ = baked
+    readme = (project / "README.md").read_text()
+    start = readme.index("What the service does not do")
+    said = readme[start : start + 2500]
+    for point in ("authentication", "rate limit", "timeout", "prediction log", "read-only", "retention"):
+        assert point in said.lower(), point
