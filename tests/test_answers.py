@@ -18,7 +18,7 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 from cookiecutter.utils import create_env_with_context
 
-from conftest import BIN, TEMPLATE, bake, run
+from harness.project import BIN, TEMPLATE, bake, run
 
 pytestmark = pytest.mark.tier1
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
-from conftest import BIN, CHOICES, COMBINATIONS, TEMPLATE, bake, combo_id, run
+from harness.combinations import CHOICES, COMBINATIONS, combo_id
+from harness.project import BIN, TEMPLATE, bake, run
 
 pytestmark = pytest.mark.tier1
 

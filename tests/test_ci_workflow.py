@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from act_runner import act
-from conftest import bake, git_init, run
+from harness.act import act
+from harness.project import bake, git_init, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 PR_EVENT = {"pull_request": {"number": 7, "head": {"ref": "feature"}, "base": {"ref": "main"}}}

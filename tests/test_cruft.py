@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import BIN, TEMPLATE, git_init, run
+from harness.project import BIN, TEMPLATE, commit, git_init, head_sha, run
 
 pytestmark = pytest.mark.tier1
 
@@ -16,17 +16,11 @@ IGNORE = shutil.ignore_patterns(
 )
 
 
-def commit_all(repo, message: str) -> str:
-    run(["git", "add", "-A"], repo)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message], repo)
-    return run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
-
-
 def test_cruft_update_brings_a_template_fix(tmp_path):
     template = tmp_path / "template"
     shutil.copytree(TEMPLATE, template, ignore=IGNORE)
     git_init(template)
-    first = run(["git", "rev-parse", "HEAD"], template).stdout.strip()
+    first = head_sha(template)
 
     context = json.dumps({"project_name": "Churn Model", "task": "regression"})
     run([str(BIN / "cruft"), "create", str(template), "--no-input", "--extra-context", context], tmp_path)
@@ -38,7 +32,7 @@ def test_cruft_update_brings_a_template_fix(tmp_path):
 
     readme = template / "{{cookiecutter.project_slug}}" / "README.md"
     readme.write_text(readme.read_text() + "\nA fix from the template.\n")
-    second = commit_all(template, "template fix")
+    second = commit(template, "template fix")
 
     run([str(BIN / "cruft"), "update", "--skip-apply-ask", "--allow-untracked-files"], project)
     assert "A fix from the template." in (project / "README.md").read_text()

@@ -20,20 +20,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, bake, git_init, run
+from harness.params import use_candidates
+from harness.project import BIN, UV, bake, cli, commit, git, git_init, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
-UV = str(BIN / "uv")
 DATA = "data/bank-marketing.csv"
 LOCAL = ".dvc/config.local"  # where the verbs put $DVC_REMOTE_CONFIG while DVC needs it
-
-
-def cli(project: Path, *args: str, check: bool = True, **env: str):
-    return run([UV, "run", "--locked", "my-ml-project", *args], project, check=check, **env)
-
-
-def commit(project: Path, message: str) -> None:
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message], project)
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +74,7 @@ def remote_for(kind: str, tmp: Path, request) -> tuple[str, dict, callable]:
 def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     url, secret, stored = remote_for(kind, tmp_path, request)
     project = bake(tmp_path / "bake")
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"].update(cv_folds=2, candidates={"linear": {"estimator": "linear"}})
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    use_candidates(project, {"linear": {"estimator": "linear"}})
     git_init(project)
     original = (project / DATA).read_bytes()
 
@@ -93,7 +83,6 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     assert refused.returncode == 1 and "uv add 'dvc[s3]'" in refused.stderr
     assert not (project / ".dvc").exists()
     run([UV, "add", "dvc[s3]"], project)  # the README's step: the locked version
-    run(["git", "add", "-A"], project)
     commit(project, "add DVC")
 
     (project / DATA).rename(tmp_path / "aside.csv")  # nothing to move: said, and DVC not started
@@ -109,7 +98,7 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     assert (project / DATA).read_bytes() == original  # still here, now ignored by git
     md5 = hashlib.md5(original).hexdigest()
     assert md5[2:] in stored()  # DVC stores content by its md5
-    commit(project, "training data in DVC")
+    git(project, "commit", "-qm", "training data in DVC")  # what data-remote staged
     assert "analytics = false" in (project / ".dvc" / "config").read_text()
 
     # A fresh clone (a workflow's checkout): the data is fetched, byte for byte.
@@ -136,7 +125,6 @@ def test_training_data_in_a_dvc_remote(kind, tmp_path, request):
     assert new_md5 != md5 and new_md5[2:] in stored()
     assert not (clone / LOCAL).exists()
     shutil.rmtree(clone / "data" / "current")
-    run(["git", "add", "-A"], clone)
     commit(clone, "retrain on drifted data")
 
     # Its review: the champion's worktree fetches main's version (the step's own secret, as train.yml

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from act_runner import act
-from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
+from harness.act import act
+from harness.project import UV, bake, cli, commit, git_init, head_sha, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 REPO = "acme/churn-model"
@@ -30,12 +30,8 @@ def drifted_repo(root: Path, labels: bool, period: str = "later") -> Path:
     project = bake(root)
     args = ["simulate-drift", "--rows", "1500", "--period", period] + ([] if labels else ["--no-labels"])
     git_init(project)  # the CLI needs the project installed: use the template's own uv to run it
-    run([str(BIN / "uv"), "run", "--locked", "my-ml-project", *args], project)
-    run(["git", "add", "-A"], project)
-    run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "current data"],
-        project,
-    )
+    cli(project, *args)
+    commit(project, "current data")
     return project
 
 
@@ -63,10 +59,6 @@ def changed_lines(file_diff: str, sign: str) -> list[str]:
     ]
 
 
-def head(project: Path) -> str:
-    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
-
-
 def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispatches_its_review(tmp_path):
     project = drifted_repo(tmp_path / "repo", labels=True)
     tracked = run(["git", "ls-files", "data/current"], project).stdout.split()
@@ -84,7 +76,7 @@ def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispa
     (pr,) = github.pulls()
     assert pr["number"] == 1 and pr["state"] == "open" and pr["labels"] == ["drift"]
     assert pr["head"]["ref"] == "retrain/drift" and pr["head"]["sha"] == github.branch_sha("retrain/drift")
-    assert pr["base"] == {"ref": "main", "sha": head(project)}
+    assert pr["base"] == {"ref": "main", "sha": head_sha(project)}
     assert pr["title"].startswith("Retrain on drifted data (20")
     assert pr["token"] == "workflow-token"  # no app configured: the fallback token
     assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
@@ -149,11 +141,9 @@ def test_with_dvc_the_pr_carries_the_pointer_and_the_new_data_goes_to_the_remote
     """The training data in a DVC remote (a folder): the check job fetches it into a fresh checkout,
     retrain-data pushes the new version, and the retraining PR changes only the pointer file."""
     project = drifted_repo(tmp_path / "repo", labels=True)
-    uv, git = str(BIN / "uv"), ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    run([uv, "add", "dvc[s3]"], project)
-    run([uv, "run", "--locked", "my-ml-project", "data-remote", str(tmp_path / "remote")], project)
-    run(["git", "add", "-A"], project)
-    run([*git, "commit", "-qm", "training data in DVC"], project)
+    run([UV, "add", "dvc[s3]"], project)
+    cli(project, "data-remote", str(tmp_path / "remote"))
+    commit(project, "training data in DVC")
     before = (project / f"{DATA}.dvc").read_text()
     stored = {p.name for p in (tmp_path / "remote").rglob("*") if p.is_file()}
     (project / DATA).unlink()  # as a workflow's checkout has it: the pointer, not the data

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from act_runner import act
 from fakes import jq
 from fakes.github import FakeGitHub
+from harness.act import FAKES, act
+from harness.project import git
 
 pytestmark = pytest.mark.tier1
 
-FAKES = Path(__file__).resolve().parent / "fakes"
 REPO = "acme/churn-model"
 DRIFT_PATHS = "data/*.csv\ndata/*.parquet\ndata/manifest.json\n"
 RETRAIN = {
@@ -52,13 +52,6 @@ def repo(tmp_path) -> Path:
     git(path, "commit", "-qm", "initial")
     git(path, "remote", "add", "origin", f"https://github.com/{REPO}.git")
     return path
-
-
-def git(cwd: Path, *args: str) -> str:
-    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
-    return subprocess.run(
-        ["git", *identity, *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def clean_env(github: FakeGitHub, **extra: str) -> dict[str, str]:

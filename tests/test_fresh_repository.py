@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from act_runner import act
-from conftest import bake, git_init, run
 from fakes.github import FakeGitHub
+from harness.act import act
+from harness.project import bake, git_init, head_sha
 
 # One worker builds the fresh repository and runs its three workflows.
 pytestmark = [pytest.mark.slow, pytest.mark.tier3, pytest.mark.xdist_group("fresh")]
@@ -23,7 +23,7 @@ def fresh(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("fresh")
     project = bake(tmp / "repo")
     git_init(project)
-    sha = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    sha = head_sha(project)
     return {"project": project, "tmp": tmp, "sha": sha, "github": FakeGitHub(tmp / "github", repo="acme/new")}
 
 

@@ -9,19 +9,17 @@ request and refusing a bad one.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
-from act_runner import act
-from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
-from service_client import post, serving
+from harness.act import act
+from harness.params import edit_params
+from harness.project import bake, cli, commit, git_init, head_sha, python, run
+from harness.service import post, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
-UV = str(BIN / "uv")
 BATCH = 600  # current rows: more than drift.min_rows (500), so the check gives a verdict
 # Writes data/own.csv: the data set, an integer `row_id` first, the outcome as `target`.
 WRITE_DATA = """
@@ -48,20 +46,6 @@ batch.to_csv("data/current/batch.csv", index=False)
 DATASETS = {"wine": "classification", "breast_cancer": "classification", "diabetes": "regression"}
 
 
-def cli(project: Path, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess:
-    return run([UV, "run", "--locked", "my-ml-project", *args], project, check=check, **env)
-
-
-def python(project: Path, script: str, *args: str) -> None:
-    run([UV, "run", "--locked", "python", "-c", script, *args], project)
-
-
-def commit(project: Path, message: str) -> str:
-    run(["git", "add", "-A"], project)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message], project)
-    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
-
-
 def review(project: Path, tmp: Path, github: FakeGitHub, base: str, head: str, number: int):
     payload = {
         "pull_request": {"number": number, "base": {"sha": base, "ref": "main"}, "head": {"sha": head}}
@@ -85,7 +69,7 @@ def own(request, tmp_path_factory) -> dict:
     assert "rows match the schema" in cli(project, "validate").stdout
     assert "Holdout" in cli(project, "train").stdout
     git_init(project)
-    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    main = head_sha(project)
     return {"name": name, "project": project, "task": task, "tmp": tmp, "main": main,
             "github": FakeGitHub(tmp / "github", repo="acme/own-model")}  # fmt: skip
 
@@ -101,9 +85,11 @@ def test_inferred_schema_bounds_neither_the_key_nor_the_label_by_what_was_seen(o
 def test_review_of_a_params_change(own):
     project, github = own["project"], own["github"]
     run(["git", "checkout", "-q", "-b", "more-trees"], project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["candidates"]["random_forest"]["params"]["n_estimators"] = 200
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def more_trees(params: dict) -> None:
+        params["train"]["candidates"]["random_forest"]["params"]["n_estimators"] = 200
+
+    edit_params(project, more_trees)
     head = commit(project, "more trees")
     try:
         done, comment = review(project, own["tmp"] / "review", github, own["main"], head, 1)
@@ -166,7 +152,7 @@ def test_build_and_serve(own, tmp_path):
         "import pandas as pd; "
         "print(pd.read_csv('data/own.csv').drop(columns='target').head(1).to_json(orient='records'))"
     )
-    record = json.loads(run([UV, "run", "--locked", "python", "-c", first], project).stdout)[0]
+    record = json.loads(python(project, first).stdout)[0]
     with serving(project, tmp_path / "serve.log", **env) as port:
         good = post(port, "/predict", {"records": [record]})
         bad = post(port, "/predict", {"records": [{**record, "colour": "red"}]})

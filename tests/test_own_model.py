@@ -15,13 +15,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import BIN, bake, git_init, run
-from service_client import post, serving
+from harness.params import edit_params, use_candidates
+from harness.project import UV, bake, cli, commit, git_init, head_sha, run
+from harness.service import post, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
-UV = str(BIN / "uv")
 LIGHTGBM = {"n_estimators": 30, "verbose": -1}
 XGBOOST = {"n_estimators": 30, "max_depth": 4}
 MODELS = {  # task, package, estimator, its params
@@ -30,22 +29,6 @@ MODELS = {  # task, package, estimator, its params
 }
 METRIC = {"classification": "average_precision", "regression": "mean_absolute_percentage_error"}
 TRUSTED = re.compile(r"^  trusted_types: \[(.*)\]$", re.MULTILINE)  # the line `train` asks to paste
-
-
-def cli(project: Path, *args: str, check: bool = True):
-    return run([UV, "run", "--locked", "my-ml-project", *args], project, check=check)
-
-
-def commit(project: Path, message: str) -> str:
-    run(["git", "add", "-A"], project)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message], project)
-    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
-
-
-def edit_params(project: Path, edit) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    edit(params)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def lock_versions(project: Path) -> dict[str, list[str]]:
@@ -77,10 +60,9 @@ def boosted(request, tmp_path_factory) -> dict:
     task, package, estimator, settings = MODELS[request.param]
     project = bake(tmp_path_factory.mktemp(request.param), task=task)
     # Lighter than the sample's defaults (one candidate, two folds): main's model is only the champion.
-    linear = {"linear": {"estimator": "linear"}}
-    edit_params(project, lambda p: p["train"].update(cv_folds=2, candidates=linear))
+    use_candidates(project, {"linear": {"estimator": "linear"}})
     git_init(project)
-    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    main = head_sha(project)
     run(["git", "checkout", "-q", "-b", "boosted"], project)
     # 1. the package, at the version the template's lock already pins for its optional extra
     locked = lock_versions(project)[package]
@@ -164,7 +146,7 @@ def release_check_build_and_serve(boosted, tmp_path):
     assert "Holdout metrics equal to the reviewed ones" in checked.stdout
     assert "Candidate `boosted`" in (project / "dist/MODEL_CARD.md").read_text()
     env = {"BENTOML_HOME": str(tmp_path / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
-    built = run([UV, "run", "--locked", "my-ml-project", "build"], project, **env)
+    built = cli(project, "build", **env)
     assert "Built my-ml-project" in built.stdout
     example = (project / "dist/MODEL_CARD.md").read_text().split("```json\n")[1].split("```")[0]
     with serving(project, tmp_path / "serve.log", **env) as port:
@@ -181,7 +163,7 @@ def a_review_reuses_the_champion_main_trained(boosted):
     champion of the next PR on that commit: predicted in the base's worktree and environment with
     the base's trusted types, not trained again."""
     project = boosted["project"]
-    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    main = head_sha(project)
     run(["git", "checkout", "-q", "-b", "fewer-trees"], project)
     edit_params(project, lambda p: p["train"]["candidates"]["boosted"]["params"].update(n_estimators=20))
     commit(project, "fewer trees")

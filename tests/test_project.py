@@ -11,10 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, bake, git_init, run
+from harness.project import UV, bake, cli, git_init, python, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier2]
-UV = str(BIN / "uv")
 LATER = {"classification": "data/later/bank-marketing.csv", "regression": "data/later/bike-sharing-hour.csv"}
 
 
@@ -30,10 +29,6 @@ def installed(request, tmp_path_factory) -> tuple[Path, str]:
     git_init(project)
     run([UV, "sync", "--locked"], project)
     return project, request.param
-
-
-def cli(project: Path, *args: str, check: bool = True):
-    return run([UV, "run", "--locked", "my-ml-project", *args], project, check=check)
 
 
 def test_help_lists_the_verbs(installed):
@@ -148,10 +143,10 @@ def test_drift_reads_current_data_from_postgresql(installed, postgres_url, tmp_p
     }
     params["drift"]["sample_size"] = 1000  # fewer than the window's rows: sampled in the database
     (project / "params-pg.yaml").write_text(yaml.safe_dump(params))
-    run([UV, "run", "--locked", "python", "-c", LOAD_CURRENT], project, DRIFT_DATABASE_URL=postgres_url)
+    python(project, LOAD_CURRENT, DRIFT_DATABASE_URL=postgres_url)
 
-    done = run([UV, "run", "--locked", "my-ml-project", "drift", "--params", "params-pg.yaml",
-                "--out", str(tmp_path / "drift")], project, DRIFT_DATABASE_URL=postgres_url)  # fmt: skip
+    done = cli(project, "drift", "--params", "params-pg.yaml", "--out", str(tmp_path / "drift"),
+               DRIFT_DATABASE_URL=postgres_url)  # fmt: skip
     record = json.loads((tmp_path / "drift" / "drift.json").read_text())
     assert record["source"] == "the database in $DRIFT_DATABASE_URL (last 7 days)"
     assert record["sample_sizes"]["current"]["rows"] == 2000  # the 60-day-old rows are outside the window

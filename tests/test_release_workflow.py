@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from act_runner import act
-from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub, find_pull
-from test_review_workflow import QUICK, commit, edit_params
+from harness.act import act
+from harness.params import QUICK, use_candidates
+from harness.project import BIN, bake, commit, git_init, head_sha, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 # The tests on the merged PR share one review run: one worker builds it (scripts/test: --dist loadgroup).
@@ -38,11 +38,11 @@ def merged(tmp_path_factory) -> dict:
     train.yml, then merged."""
     tmp = tmp_path_factory.mktemp("release")
     project = bake(tmp / "repo", task="regression", deploy="kubernetes")
-    edit_params(project, QUICK)
+    use_candidates(project, QUICK)
     git_init(project)
     run(["git", "remote", "add", "origin", f"https://github.com/{REPO}.git"], project)
     github = FakeGitHub(tmp / "github", repo=REPO)
-    main = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    main = head_sha(project)
     run(["git", "checkout", "-q", "-b", "more-data"], project)
     data = project / "data" / "bike-sharing-hour.csv"
     later = (project / "data" / "later" / "bike-sharing-hour.csv").read_text().splitlines()
@@ -146,7 +146,7 @@ def test_merge_publishes_image_and_release_with_the_model_card(merged, kubectl):
     project = merged["project"]
     run(["git", "checkout", "-q", "-b", "deeper"], project)
     deeper = {"estimator": "hist_gradient_boosting", "params": {"max_iter": 20, "max_depth": 3}}
-    edit_params(project, {"hist_gradient_boosting": deeper})
+    use_candidates(project, {"hist_gradient_boosting": deeper})
     head = commit(project, "deeper trees")
     run(["git", "checkout", "-q", "main"], project)
     pull = {"number": 8, "base": {"sha": sha, "ref": "main"}, "head": {"sha": head, "ref": "deeper"}}
@@ -333,7 +333,7 @@ def test_deploy_refuses_to_start_without_what_it_needs(
 
 def push_to_main(project: Path) -> dict:
     """The event of a merge that changed k8s.yaml."""
-    return {"ref": "refs/heads/main", "after": run(["git", "rev-parse", "HEAD"], project).stdout.strip()}
+    return {"ref": "refs/heads/main", "after": head_sha(project)}
 
 
 LATEST = f"repos/{REPO}/releases/latest"

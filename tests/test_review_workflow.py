@@ -19,43 +19,25 @@ from pathlib import Path
 import pytest
 import yaml
 
-from act_runner import FAKES, act
-from conftest import BIN, bake, git_init, run
 from fakes.github import FakeGitHub
+from harness.act import FAKES, act
+from harness.params import QUICK, edit_params, use_candidates
+from harness.project import UV, bake, cli, commit, git_init, head_sha, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 REPO = "acme/bike-model"
 STICKY = "marocchino/sticky-pull-request-comment"
-QUICK = {
-    "hist_gradient_boosting": {
-        "estimator": "hist_gradient_boosting",
-        "params": {"max_iter": 20, "max_depth": 2},
-    }
-}
 STRONG = {"hist_gradient_boosting": {"estimator": "hist_gradient_boosting", "params": {"max_iter": 200}}}
 WEAK = {"linear": {"estimator": "linear", "params": {"alpha": 1.0}}}
-
-
-def edit_params(project: Path, candidates: dict) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["cv_folds"] = 2
-    params["train"]["candidates"] = candidates
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def commit(project: Path, message: str) -> str:
-    run(["git", "add", "-A"], project)
-    run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message], project)
-    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> tuple[Path, str]:
     """A baked regression project whose main trains a deliberately modest model."""
     project = bake(tmp_path_factory.mktemp("repo"), task="regression")
-    edit_params(project, QUICK)
+    use_candidates(project, QUICK)
     git_init(project)
-    return project, run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    return project, head_sha(project)
 
 
 def pull_request(repo, branch: str, change, tmp: Path, github: FakeGitHub, number: int):
@@ -98,7 +80,7 @@ def sticky(comment: str) -> str:
 
 
 def stronger_model_and_more_rows(project: Path) -> None:
-    edit_params(project, STRONG)
+    use_candidates(project, STRONG)
     data = project / "data" / "bike-sharing-hour.csv"
     later = (project / "data" / "later" / "bike-sharing-hour.csv").read_text().splitlines()
     data.write_text(data.read_text() + "\n".join(later[1:51]) + "\n")  # 50 rows of July 2012
@@ -166,17 +148,16 @@ def test_a_data_change_in_dvc_is_reviewed_against_the_base_version(tmp_path, git
     """The training data in a DVC remote (a folder): the PR adds rows (a new pointer), the review job
     fetches the head's version, the champion's worktree the base's, and the comment shows both."""
     project = bake(tmp_path / "repo", task="regression")
-    edit_params(project, QUICK)
+    use_candidates(project, QUICK)
     git_init(project)
-    uv = str(BIN / "uv")
-    run([uv, "add", "dvc[s3]"], project)
-    run([uv, "run", "--locked", "my-ml-project", "data-remote", str(tmp_path / "remote")], project)
+    run([UV, "add", "dvc[s3]"], project)
+    cli(project, "data-remote", str(tmp_path / "remote"))
     main = commit(project, "training data in DVC")
     base_md5 = re.search(r"md5: (\w+)", (project / "data" / "bike-sharing-hour.csv.dvc").read_text())[1]
     run(["git", "checkout", "-q", "-b", "more-rows"], project)
     stronger_model_and_more_rows(project)  # what a team does after editing the data:
-    run([uv, "run", "--locked", "dvc", "add", "data/bike-sharing-hour.csv"], project)
-    run([uv, "run", "--locked", "dvc", "push"], project)
+    run([UV, "run", "--locked", "dvc", "add", "data/bike-sharing-hour.csv"], project)
+    run([UV, "run", "--locked", "dvc", "push"], project)
     head = commit(project, "50 more rows")
     head_md5 = re.search(r"md5: (\w+)", (project / "data" / "bike-sharing-hour.csv.dvc").read_text())[1]
     (project / "data" / "bike-sharing-hour.csv").unlink()  # a workflow's checkout: pointers only
@@ -198,7 +179,7 @@ def test_a_data_change_in_dvc_is_reviewed_against_the_base_version(tmp_path, git
 
 
 def test_worse_pr_fails_after_uploading_its_comment(repo, tmp_path, github):
-    result = pull_request(repo, "worse", lambda p: edit_params(p, WEAK), tmp_path, github, number=12)
+    result = pull_request(repo, "worse", lambda p: use_candidates(p, WEAK), tmp_path, github, number=12)
 
     assert result.returncode != 0
     assert "The challenger is worse than the champion" in result.log
@@ -217,9 +198,7 @@ def test_pr_that_cannot_be_compared_fails_after_uploading_its_comment(repo, tmp_
     """Fewer fair holdout rows than gate.min_rows: no verdict, and the check fails (train.yml's last step)."""
 
     def demand_more_rows(project: Path) -> None:
-        params = yaml.safe_load((project / "params.yaml").read_text())
-        params["gate"]["min_rows"] = 1_000_000  # more than the whole holdout
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        edit_params(project, lambda p: p["gate"].update(min_rows=1_000_000))  # more than the whole holdout
 
     result = pull_request(repo, "uncomparable", demand_more_rows, tmp_path, github, number=14)
 
@@ -268,12 +247,11 @@ def test_a_champion_that_cannot_be_trained_fails_the_check(repo, tmp_path, githu
     """Only a base without a project passes without a champion: a base whose model fails fails closed."""
     project, main = repo
     run(["git", "checkout", "-q", "-B", "broken-main", main], project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["candidates"] = {"gone": {"estimator": "no_such_package.Model", "params": {}}}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    gone = {"gone": {"estimator": "no_such_package.Model", "params": {}}}
+    edit_params(project, lambda p: p["train"].update(candidates=gone))
     broken = commit(project, "a candidate that cannot be imported")
     run(["git", "checkout", "-q", "-B", "fix"], project)
-    edit_params(project, QUICK)
+    use_candidates(project, QUICK)
     head = commit(project, "fix")
     payload = {"pull_request": {"number": 18, "base": {"sha": broken, "ref": "main"},
                                 "head": {"sha": head, "ref": "fix"}}}  # fmt: skip
@@ -296,9 +274,7 @@ def test_pr_that_changes_the_split_is_judged_on_rows_neither_model_trained_on(re
     """A new salt moves rows the champion trained on into the holdout: they are left out, not scored."""
 
     def new_salt(project: Path) -> None:
-        params = yaml.safe_load((project / "params.yaml").read_text())
-        params["split"]["salt"] = "holdout-v2"
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        edit_params(project, lambda p: p["split"].update(salt="holdout-v2"))
 
     result = pull_request(repo, "new-salt", new_salt, tmp_path, github, number=15)
 
@@ -442,7 +418,7 @@ def test_the_drift_jobs_dispatched_review_sets_the_required_check_on_the_prs_hea
 
 
 def test_a_worse_dispatched_review_fails_the_retraining_prs_check(repo, tmp_path, github):
-    result, head = dispatched(repo, "retrain/drift", lambda p: edit_params(p, WEAK), tmp_path, github, 22)
+    result, head = dispatched(repo, "retrain/drift", lambda p: use_candidates(p, WEAK), tmp_path, github, 22)
 
     assert result.returncode != 0
     assert "The challenger is worse than the champion" in result.log
@@ -457,7 +433,7 @@ def test_only_the_drift_jobs_dispatch_posts_a_status(repo, tmp_path, github, act
     """A person's dispatch (which may name any base) never sets the check. The pending job alone: quick."""
 
     def weaker(project: Path) -> None:
-        edit_params(project, WEAK)
+        use_candidates(project, WEAK)
 
     result, head = dispatched(repo, "a-branch", weaker, tmp_path, github, 23, actor=actor, job="pending")
 
@@ -472,7 +448,7 @@ def test_the_fake_refuses_a_status_as_github_does(tmp_path, github):
     project.mkdir()
     (project / "README.md").write_text("A commit GitHub has.\n")
     git_init(project)
-    sha = run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+    sha = head_sha(project)
     run(["git", "push", "-q", str(github.remote), "HEAD:refs/heads/main"], project)
     workflow = tmp_path / "workflow.yml"
     jobs = {"reads": {"permissions": {"contents": "read"}}, "writes": {"permissions": {"statuses": "write"}}}

@@ -9,7 +9,7 @@
     calls.jsonl             every `gh` call: its arguments and exit code
 
 Tests build one with FakeGitHub(folder, repo=...), preload it (add_label, add_pull, add_run,
-add_route), pass it to act_runner.act(github=...) and read it back (issues, pulls, comments,
+add_route), pass it to harness.act.act(github=...) and read it back (issues, pulls, comments,
 releases, runs, statuses, gh_calls, artifact). Inside a run the fakes find it through $FAKE_GITHUB.
 """
 
@@ -64,10 +64,10 @@ class FakeGitHub:
 
     @classmethod
     def from_env(cls) -> FakeGitHub:
-        """The fake the current workflow run uses ($FAKE_GITHUB, set by act_runner.act())."""
+        """The fake the current workflow run uses ($FAKE_GITHUB, set by harness.act.act())."""
         root = os.environ.get("FAKE_GITHUB")
         if not root:
-            raise SystemExit("FAKE_GITHUB is not set: run under act_runner.act(), or set it to a folder")
+            raise SystemExit("FAKE_GITHUB is not set: run under harness.act.act(), or set it to a folder")
         return cls(root)
 
     # ---- storage -------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """What the stubbed third-party actions do, replayed from their sources (tests/fakes/README.md).
 
-act_runner's stub composite actions run `python3 stubs.py <owner/repo>` with the step's inputs as
+harness/act.py's stub composite actions run `python3 stubs.py <owner/repo>` with the step's inputs as
 JSON in $STUB_INPUTS and act's environment (GITHUB_OUTPUT, GITHUB_RUN_ID, GITHUB_SHA,
 GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_WORKSPACE) plus $FAKE_GITHUB, the fake GitHub they
 act on, and $ACT_WORKFLOW_FILE, the workflow act runs. A failure prints `::error::<message>` and
@@ -696,13 +696,13 @@ def cache_restore(i: Inputs) -> None:
 # ---- the job's GITHUB_TOKEN, as the workflow declares it (GitHub's runtime, not an action's) -----
 def running_job() -> tuple[str, dict, dict]:
     """(workflow path in the repository, workflow, job) of the running job: GITHUB_JOB of the workflow
-    act runs (act_runner passes its file as ACT_WORKFLOW_FILE; the job may have no checkout)."""
+    act runs (harness.act passes its file as ACT_WORKFLOW_FILE; the job may have no checkout)."""
     import yaml
 
     path, job = Path(os.environ.get("ACT_WORKFLOW_FILE", "")), os.environ.get("GITHUB_JOB", "")
     workflow = yaml.safe_load(path.read_text()) if path.is_file() else {}
     if job not in (workflow.get("jobs") or {}):
-        raise ActionFailed(f"the stubs cannot find job {job!r} in {path}: run under act_runner.act()")
+        raise ActionFailed(f"the stubs cannot find job {job!r} in {path}: run under harness.act.act()")
     return f".github/workflows/{path.name}", workflow, workflow["jobs"][job]
 
 

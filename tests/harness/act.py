@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from conftest import BIN, project_env
 from fakes.github import FakeGitHub
+from harness.project import BIN, project_env
 
-FAKES = Path(__file__).resolve().parent / "fakes"
+FAKES = Path(__file__).resolve().parents[1] / "fakes"
 SUMMARY = re.compile(r"⚙\s+Summary - (.*?)(?=^\[|\Z)", re.DOTALL | re.MULTILINE)
 STUB = """\
 name: stub of {action}
@@ -58,7 +58,7 @@ if [ -n "$ACT_RUNNER_STEP" ]; then exec {bash} "$@"; fi
 ACT_RUNNER_STEP=1 {bash} "$@"
 code=$?
 [ "$code" = 0 ] && exit 0
-mark="act_runner: the step exited $code ($$ $(date +%s%N))"
+mark="harness.act: the step exited $code ($$ $(date +%s%N))"
 printf '\\n%s\\n' "$mark"
 tries=0
 until grep -qF "$mark" "$ACT_RUNNER_LOG" 2>/dev/null || [ "$tries" -ge 600 ]; do

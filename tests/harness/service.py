@@ -12,9 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import BIN, project_env
-
-UV = str(BIN / "uv")
+from harness.project import SLUG, UV, project_env
 
 
 def free_port() -> int:
@@ -27,7 +25,7 @@ def free_port() -> int:
 def serving(project: Path, log: Path, **env: str) -> Iterator[int]:
     """`serve` on a free port until it answers /readyz; yields the port, stops the server after."""
     port = free_port()
-    command = [UV, "run", "--locked", "my-ml-project", "serve", "--port", str(port)]
+    command = [UV, "run", "--locked", SLUG, "serve", "--port", str(port)]
     with log.open("w") as out:
         server = subprocess.Popen(command, cwd=project, env=project_env(**env), stdout=out, stderr=out)
     try:
