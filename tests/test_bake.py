@@ -14,6 +14,7 @@ import pytest
 import yaml
 from cookiecutter.main import cookiecutter
 
+from fakes.versions import NOT_STUBBED, STUBS, Read
 from harness.combinations import CHOICES, COMBINATIONS, combo_id
 from harness.project import BIN, TEMPLATE, bake, run
 
@@ -253,18 +254,60 @@ def test_releases_deploy_by_digest_only_what_a_passing_review_vouched_for(tmp_pa
     assert "k8s.yaml" not in paths  # manifest-only merges: deploy.yml's own push trigger
 
 
+def third_party_uses(project: Path) -> list[str]:
+    """Every `uses:` of the project's workflows but this repository's own reusable workflows."""
+    return [
+        u
+        for wf in (project / ".github" / "workflows").glob("*.yml")
+        for u in USES.findall(wf.read_text())
+        if not u.startswith("./")
+    ]
+
+
 def test_workflows_use_the_pinned_actions(baked):
     """Every action is pinned to a SHA with its version, exactly as in .github/actions/pins."""
     project, _ = baked
     pinned = set(USES.findall(PINS_FILE.read_text()))
-    used = {
-        u
-        for wf in (project / ".github" / "workflows").glob("*.yml")
-        for u in USES.findall(wf.read_text())
-        if not u.startswith("./")  # this repository's own reusable workflows
-    }
+    used = set(third_party_uses(project))
     assert used, "no actions found"
     assert used <= pinned
+
+
+def pins(uses: list[str]) -> list[tuple[str, Read]]:
+    """Each action of `uses:` lines (`owner/name@sha # version`) with its SHA and version."""
+    found = []
+    for line in uses:
+        ref, _, version = line.partition("#")
+        action, _, sha = ref.strip().partition("@")
+        found.append((action, Read(sha, version.strip())))
+    return found
+
+
+def not_replayed(pinned: list[tuple[str, Read]]) -> list[str]:
+    """The actions pinned at another version than the one their stub replays (tests/fakes/versions.py)."""
+    wrong = []
+    for action, pin in sorted(set(pinned)):
+        stub = STUBS.get(action)
+        if stub is None and action not in NOT_STUBBED:
+            wrong.append(f"{action}: no stub declares the version it replays")
+        elif stub is not None and (stub.sha, stub.version) != (pin.sha, pin.version):
+            wrong.append(
+                f"{action}: pinned at {pin.sha} ({pin.version}), but its stub replays {stub.sha} "
+                f"({stub.version}): read the pinned version's source, then update the stub"
+            )
+    return wrong
+
+
+def test_each_pinned_action_is_the_version_its_stub_replays():
+    """A Dependabot bump of .github/actions/pins fails here until the stub is read again."""
+    pinned = pins(USES.findall(PINS_FILE.read_text()))
+    assert not_replayed(pinned) == []
+    assert set(STUBS) <= {action for action, _ in pinned}, "a stub of an action nothing pins"
+
+
+def test_workflows_use_the_versions_the_stubs_replay(baked):
+    project, _ = baked
+    assert not_replayed(pins(third_party_uses(project))) == []
 
 
 def test_template_own_github_files_pass_static_checks():

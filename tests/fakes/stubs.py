@@ -5,7 +5,7 @@ JSON in $STUB_INPUTS and act's environment (GITHUB_OUTPUT, GITHUB_RUN_ID, GITHUB
 GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_WORKSPACE) plus $FAKE_GITHUB, the fake GitHub they
 act on, and $ACT_WORKFLOW_FILE, the workflow act runs. A failure prints `::error::<message>` and
 exits 1, as @actions/core's setFailed does. An input a stub does not replay fails the step instead
-of being ignored.
+of being ignored. The version each stub replays is in versions.py.
 """
 
 from __future__ import annotations
