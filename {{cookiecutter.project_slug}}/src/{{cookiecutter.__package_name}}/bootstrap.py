@@ -154,12 +154,11 @@ class _Scorer:
         y, classes, self.metrics = np.asarray(y_true), list(classes), list(metrics)
         _check(y, preds, self.metrics, classes, positive)
         self.rows = len(y)
-        self.replay = (y, preds.reset_index(drop=True), classes, positive)
+        data = self.data = (y, preds.reset_index(drop=True), classes, positive)
         self.how = {m: evaluation.find(m, _task(classes)).vectorised for m in self.metrics}
         self.general = [m for m, how in self.how.items() if how is None]
-        prepare = {m: how.prepare for m, how in self.how.items() if isinstance(how, FromCounts)}
-        self.prepared = {m: make(*self.replay) for m, make in prepare.items()}
-        self.sums = _ColumnSums(_summed_columns(_task(classes)), self.replay)
+        self.prepared = {m: how.prepare(*data) for m, how in self.how.items() if isinstance(how, FromCounts)}
+        self.sums = _ColumnSums(_summed_columns(_task(classes)), data)
 
     def __call__(self, counts: np.ndarray) -> dict[str, np.ndarray]:
         sums = self.sums(counts)
@@ -168,6 +167,7 @@ class _Scorer:
         return fast | {metric: self.one_by_one(metric, counts) for metric in self.general}
 
     def vectorised(self, metric: str, sums: dict[Callable, np.ndarray], counts: np.ndarray) -> np.ndarray:
+        """The fast path, as the catalogue says: from the chunk's column sums, or from the counts."""
         how = self.how[metric]
         if isinstance(how, FromSums):
             return how.finish(*(sums[column] for column in how.columns))
@@ -179,7 +179,7 @@ class _Scorer:
         draws = [np.repeat(rows, column.astype(int)) for column in counts.T]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are NaN, not warnings
-            return evaluation.find(metric, _task(self.replay[2])).on_rows(*self.replay, draws)
+            return evaluation.find(metric, _task(self.data[2])).on_rows(*self.data, draws)
 
     def full(self) -> dict[str, float | None]:
         """Each metric on the whole holdout, None when undefined."""
@@ -195,7 +195,7 @@ class _ColumnSums:
         rows = len(data[0])
         columns = {make: column for make in makers if (column := _made(make, data)) is not None}
         blocks = [column.reshape(rows, -1) for column in columns.values()]
-        self.matrix = np.hstack([np.empty((rows, 0)), *blocks])
+        self.matrix = np.hstack(blocks) if blocks else np.empty((rows, 0))
         edges = np.cumsum([0, *(block.shape[1] for block in blocks)])
         # Sums shaped as the column is: (B,) for one value a row, (k, B) for k values a row
         self.where = {
@@ -209,9 +209,10 @@ class _ColumnSums:
 
 
 def _summed_columns(task: str) -> list[Callable]:
-    """Every column the task's FromSums metrics sum, asked for or not, in evaluation.SUMS_ORDER."""
-    built_in = [m.vectorised for m in evaluation.BUILT_IN.values() if m.task == task]
-    used = [column for how in built_in if isinstance(how, FromSums) for column in how.columns]
+    """Every column the task's FromSums metrics sum, asked for or not, in evaluation.SUMS_ORDER (so
+    a metric's last digit does not depend on the others asked for: see there)."""
+    forms = [m.vectorised for m in evaluation.BUILT_IN.values() if m.task == task]
+    used = [column for how in forms if isinstance(how, FromSums) for column in how.columns]
     return list(dict.fromkeys([*(c for c in evaluation.SUMS_ORDER if c in used), *used]))
 
 

@@ -119,17 +119,17 @@ def _correct(y, preds, *_) -> np.ndarray:
     return np.asarray(preds["prediction"]) == y
 
 
-def _per_class(classes: list, positive) -> list:
+def _averaged_classes(classes: list, positive) -> list:
     return [positive] if len(classes) == 2 else classes  # binary: the positive class; else macro
 
 
 def _actual(y, preds, classes, positive) -> np.ndarray:
-    return np.column_stack([y == c for c in _per_class(classes, positive)])
+    return np.column_stack([y == c for c in _averaged_classes(classes, positive)])
 
 
 def _predicted(y, preds, classes, positive) -> np.ndarray:
     prediction = np.asarray(preds["prediction"])
-    return np.column_stack([prediction == c for c in _per_class(classes, positive)])
+    return np.column_stack([prediction == c for c in _averaged_classes(classes, positive)])
 
 
 def _hits(y, preds, classes, positive) -> np.ndarray:
@@ -272,6 +272,7 @@ BUILT_IN = {m.name: m for m in (
            vectorised=FromSums((_squared_error, _centred, _centred_squared, _rows), _r2)),
 )}
 # fmt: on
+
 # What `infer-schema` writes into a new params.yaml: every built-in metric, and the primary one.
 DEFAULTS = {task: [m.name for m in BUILT_IN.values() if m.task == task] for task in TASKS}
 PRIMARY = {"classification": "roc_auc", "regression": "rmse"}
