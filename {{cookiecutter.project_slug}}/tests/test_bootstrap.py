@@ -288,7 +288,7 @@ regression r2 0.9173215631391969 0.9300247604693723 -0.003964847861485344 0.0346
 
 
 def test_built_in_metrics_give_the_digits_they_gave_before():
-    assert [-np.log(p) for p in EXACT_LOG_PROBA] == [1 / 2, 9 / 16, 1, 2], "this log rounds otherwise: sums inexact"
+    assert [-np.log(p) for p in EXACT_LOG_PROBA] == [1 / 2, 9 / 16, 1, 2], "log rounds otherwise here"
     seeds = {"binary": 1, "multiclass": 3, "regression": 5}
     for line in BEFORE_THE_CATALOGUE_SAID_HOW.strip().splitlines():
         task, metric, *numbers = line.split()
