@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from support import pkg
 
 review_run = pkg("review_run")
@@ -85,3 +86,17 @@ def test_the_merged_pull_request_is_the_one_merged_as_this_commit():
     unmerged = {**PULL, "number": 9, "merged_at": None}
     assert review_run.merged_pull([other, unmerged, PULL], "m" * 40)["number"] == 7
     assert review_run.merged_pull([other, unmerged], "m" * 40) is None
+
+
+def test_a_failed_api_call_names_the_route_and_what_github_said(monkeypatch):
+    github_setup = pkg("github_setup")
+
+    def refuse(args):
+        raise github_setup.GitHubError(404, "Not Found")
+
+    monkeypatch.setattr(github_setup, "gh", refuse)
+    with pytest.raises(pkg("errors").ProjectError) as refused:
+        review_run.find("acme/model", "m" * 40)
+    assert (
+        str(refused.value) == f"gh api repos/acme/model/commits/{'m' * 40}/pulls failed: Not Found (HTTP 404)"
+    )

@@ -7,7 +7,6 @@ params.yaml; everything the reviewer reads is in comparison.json and rendered by
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def load_side(side: Path, holdout_rows: int, role: str) -> dict:
     if status["status"] != "ok":
         return {"status": status}
     model = side / review.MODEL_DIR
-    refused = read_refused(side)
+    refused = review.read_refused(side)
     predictions = data.read_table(side / review.PREDICTIONS, allow_empty=bool(refused["rows"]))
     if len(predictions) + len(refused["rows"]) != holdout_rows:
         detail = f"the {role} predicted {len(predictions)} rows for a holdout of {holdout_rows}"
@@ -81,14 +80,6 @@ def load_side(side: Path, holdout_rows: int, role: str) -> dict:
         "info": artifacts.read_info(model),
         "metrics": artifacts.read_training_record(model),
     }
-
-
-def read_refused(side: Path) -> dict:
-    """The holdout rows a side's schema refused (none when it wrote no refused.json)."""
-    path = side / review.REFUSED
-    if not path.is_file():
-        return {"rows": [], "checks": []}
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def compare(

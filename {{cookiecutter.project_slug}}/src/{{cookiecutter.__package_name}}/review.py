@@ -193,5 +193,13 @@ def read_status(side: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def read_refused(side: Path) -> dict:
+    """The holdout rows a side's schema refused (`predict --refused`); none when it wrote no file."""
+    path = side / REFUSED
+    if not path.is_file():
+        return {"rows": [], "checks": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])

@@ -17,7 +17,6 @@ failure anywhere means no vouching (fail closed). Cancelled and skipped runs are
 from __future__ import annotations
 
 import json
-import subprocess
 
 from .errors import ProjectError
 
@@ -80,7 +79,10 @@ def find(repo: str, sha: str) -> dict:
 
 
 def gh_api(route: str):
-    done = subprocess.run(["gh", "api", route], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise ProjectError(f"gh api {route} failed: {' '.join(done.stderr.split())}")
-    return json.loads(done.stdout)
+    """GitHub's answer to `gh api ROUTE`, through setup-github's gh wrapper (its timeout and login checks)."""
+    from .github_setup import GitHubError, gh
+
+    try:
+        return json.loads(gh(["api", route]))
+    except GitHubError as err:
+        raise ProjectError(f"gh api {route} failed: {err}") from None
