@@ -30,6 +30,8 @@ DEPENDENCY_IMPORTS = {
     "scipy", "skops", "sklearn", "yaml", "bentoml", "evidently", "sqlalchemy", "psycopg", "httpx",
 }  # fmt: skip
 MAX_LINE = 200
+# The package's name goes into import lines of the generated tests, formatted for 120 columns.
+MAX_SLUG = 40
 # How Jinja markup opens: a brace then a brace, percent or hash (spelt apart, or cookiecutter's
 # rendering of this file would read them). An answer holding one is rendered as Jinja by
 # `cruft update`, which passes the recorded answers back as --no-input answers, so it would change
@@ -57,6 +59,8 @@ def problems(answers: dict) -> list[str]:
             f"project_slug: {slug!r} is not allowed; use lowercase letters, digits and single "
             "hyphens, starting with a letter (e.g. 'churn-model')"
         )
+    elif len(slug) > MAX_SLUG:
+        found.append(f"project_slug: {slug!r} is {len(slug)} characters; use at most {MAX_SLUG}")
     elif slug.strip():
         if keyword.iskeyword(package) or keyword.issoftkeyword(package):
             found.append(

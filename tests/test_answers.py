@@ -34,6 +34,7 @@ WORKING = {
     "spaces around": {"project_name": "  Churn   Model  "},
     "path tricks in the name": {"project_name": "../../etc/passwd"},
     "symbols only (slug falls back to ml-project)": {"project_name": "!!!"},
+    "the longest slug (40 characters)": {"project_name": "Customer Lifetime Value Forecasts Models"},
 }
 REFUSED = {
     "leading digit": ({"project_name": "3D Model"}, "project_slug: '3d-model' is not allowed"),
@@ -52,6 +53,10 @@ REFUSED = {
     ),
     "path in slug": ({"project_slug": "../x"}, "project_slug: '../x' is not allowed"),
     "uppercase slug": ({"project_slug": "MyModel"}, "project_slug: 'MyModel' is not allowed"),
+    "slug too long": (
+        {"project_name": "Customer Lifetime Value Forecasting Model"},
+        "project_slug: 'customer-lifetime-value-forecasting-model' is 41 characters; use at most 40",
+    ),
     "double hyphen": ({"project_slug": "my--model"}, "project_slug: 'my--model' is not allowed"),
     "empty author": ({"author": "  "}, "author: '  ' is empty"),
     "newline": ({"description": "two\nlines"}, "description: 'two\\nlines' must be one line"),

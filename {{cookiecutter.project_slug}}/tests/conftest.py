@@ -7,7 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from support import explain, invoke, make_project, pkg
+from support import explain, invoke, make_project
+
+from {{ cookiecutter.__package_name }} import data, schema, settings
 
 # Inside GitHub Actions the CLI appends to the job summary and the step outputs. The tests' reports
 # and outputs must not land in the real CI job's (a test that checks them sets its own files), so
@@ -30,14 +32,13 @@ def own_project(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def params(project):
-    return pkg("settings").load_params(project)
+    return settings.load_params(project)
 
 
 @pytest.fixture(scope="session")
 def sample(params):
     """The small project's training data, validated (coerced) as training sees it."""
-    data = pkg("data")
-    return data.validate(data.read_table(params.data_path), pkg("schema").TrainingData, "sample")
+    return data.validate(data.read_table(params.data_path), schema.TrainingData, "sample")
 
 
 @pytest.fixture(scope="session")

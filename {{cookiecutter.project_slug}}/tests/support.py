@@ -1,22 +1,25 @@
-"""Helpers shared by the tests: the package (its name comes from pyproject.toml), the CLI, a small project.
+"""Helpers shared by the tests: the CLI, a small project, the package's name.
 
-The tests are plain Python for every project baked from the template, so nothing
-here names the package, the task or the dataset: they are read from the project.
+Nothing here names the task or the dataset: they are read from the project's params.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
-from types import ModuleType
 
 from click.testing import CliRunner, Result
+
+from {{ cookiecutter.__package_name }} import cli, data, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 PKG_NAME = PROJECT["name"].replace("-", "_")
+HEAVY = ("sklearn", "pandas", "pandera", "evidently", "bentoml", "skops")  # what `--help` never imports
 SAMPLE_ROWS = 1500  # enough for every class in every fold, small enough to train in a second
 SMALL_CANDIDATE_PARAMS = {  # fewer trees and boosting rounds: the tests check behaviour, not accuracy
     "random_forest": {"n_estimators": 10},
@@ -24,19 +27,14 @@ SMALL_CANDIDATE_PARAMS = {  # fewer trees and boosting rounds: the tests check b
 }
 
 
-def pkg(module: str) -> ModuleType:
-    """A module of the project's package, e.g. `pkg("data")`."""
-    return importlib.import_module(f"{PKG_NAME}.{module}")
-
-
 def real_params():
     """The project's own params.yaml, loaded and validated."""
-    return pkg("settings").load_params(ROOT / "params.yaml")
+    return settings.load_params(ROOT / "params.yaml")
 
 
 def invoke(*args) -> Result:
     """Run the CLI in-process, as a user would type it (`result.output` holds stdout and stderr)."""
-    return CliRunner().invoke(pkg("cli").main, [str(a) for a in args])
+    return CliRunner().invoke(cli.main, [str(a) for a in args])
 
 
 def explain(result: Result) -> str:
@@ -60,12 +58,12 @@ def make_project(dest: Path) -> Path:
     (all periods and classes) yet is the same on every run. Returns the params path.
     """
     real_data = real_params().data_path
-    frame = pkg("data").read_table(real_data)
+    frame = data.read_table(real_data)
     step = max(1, len(frame) // SAMPLE_ROWS)
     sample_path = Path("data") / f"sample{real_data.suffix}"
     write_table(frame.iloc[::step].head(SAMPLE_ROWS), dest / sample_path)
 
-    raw = pkg("settings").read_yaml(ROOT / "params.yaml")
+    raw = settings.read_yaml(ROOT / "params.yaml")
 
     raw["data"]["path"] = sample_path.as_posix()
     return write_small_params(raw, dest / "params.yaml")
@@ -78,3 +76,18 @@ def write_small_params(raw: dict, path: Path) -> Path:
         candidate.setdefault("params", {}).update(SMALL_CANDIDATE_PARAMS.get(candidate["estimator"], {}))
     path.write_text(json.dumps(raw, indent=2), encoding="utf-8")  # JSON is YAML
     return path
+
+
+def run_fresh(args: list[str]) -> tuple[str, str]:
+    """Run the CLI with `args` in a fresh interpreter: (its output, the heavy modules it imported)."""
+    code = (
+        "import sys\n"
+        f"from {PKG_NAME}.cli import main\n"
+        f"main({args!r}, standalone_mode=False)\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-c", code]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    *output, loaded = done.stdout.strip().splitlines()
+    return "\n".join(output), loaded

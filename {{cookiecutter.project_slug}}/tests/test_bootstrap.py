@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from support import pkg
 
-bootstrap, evaluation = pkg("bootstrap"), pkg("evaluation")
+from {{ cookiecutter.__package_name }} import bootstrap, evaluation
 
 CLASSIFICATION = ["roc_auc", "log_loss", "f1", "precision", "recall", "accuracy"]
 REGRESSION = ["rmse", "mae", "r2"]

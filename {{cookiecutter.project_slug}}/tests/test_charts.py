@@ -10,9 +10,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from support import pkg
 
-charts = pkg("charts")
+from {{ cookiecutter.__package_name }} import charts
 
 
 def row(label, delta, low, high, direction=1, tolerance=None):

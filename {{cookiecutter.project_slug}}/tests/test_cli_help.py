@@ -3,32 +3,13 @@ runs), lists the verbs in the loop's order, and every option says what it is for
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import click
 import pytest
-from support import PKG_NAME, ROOT, pkg
+from support import PKG_NAME, run_fresh
 
-HEAVY = ("sklearn", "pandas", "pandera", "evidently", "bentoml", "skops")
-cli = pkg("cli")
+from {{ cookiecutter.__package_name }} import cli
+
 VERBS = sorted(cli.main.commands)
-
-
-def run_fresh(args: list[str]) -> tuple[str, str]:
-    """Run the CLI with `args` in a fresh interpreter: (its output, the heavy modules it imported)."""
-    code = (
-        "import sys\n"
-        f"from {PKG_NAME}.cli import main\n"
-        f"main({args!r}, standalone_mode=False)\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-c", code]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
-    *output, loaded = done.stdout.strip().splitlines()
-    return "\n".join(output), loaded
 
 
 def test_help_lists_the_verbs_in_the_loops_order_without_heavy_imports():

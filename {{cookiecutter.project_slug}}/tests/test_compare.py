@@ -14,10 +14,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import explain, invoke, pkg
+from support import explain, invoke
 
-bootstrap, changes, comparison, review = pkg("bootstrap"), pkg("changes"), pkg("comparison"), pkg("review")
-evaluation, models, pr_comment = pkg("evaluation"), pkg("models"), pkg("pr_comment")
+from {{ cookiecutter.__package_name }} import (
+    bootstrap,
+    changes,
+    comparison,
+    evaluation,
+    models,
+    pr_comment,
+    progress,
+    records,
+    review,
+)
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +424,7 @@ def test_comment_shows_no_skill_and_the_decision_threshold(params, holdout, trai
 
 def test_the_no_skill_row_is_what_always_answering_the_majority_scores(params, holdout, trained, predictions):
     """Accuracy of no skill = the share of the training split's most frequent answer on the compared rows."""
-    metrics, info = pkg("artifacts").read_training_record(trained), models.read_info(trained)
+    metrics, info = records.read_training_record(trained), models.read_info(trained)
     y = pd.read_csv(holdout)[params.data.target]
     scored = comparison.no_skill(metrics, y, list(params.metrics), info)
     if info.classes:
@@ -506,7 +515,6 @@ def test_a_new_split_is_one_warning_saying_which_rows_were_scored(
 def test_a_streamed_champion_line_has_one_timestamp(monkeypatch, capsys):
     """The champion's CLI stamps its own progress lines; relayed into the review's log they carry only
     the review's stamp (one clock), while the comment's log tail keeps them as the champion printed them."""
-    progress = pkg("progress")
     monkeypatch.setattr(progress, "_state", {"on": True, "began": time.monotonic(), "console": None})
     champion = (
         f"from {progress.__name__} import enable, say; enable(); say('Cross-validating linear (5 folds) …')"

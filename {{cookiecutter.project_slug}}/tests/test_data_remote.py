@@ -12,9 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import explain, invoke, pkg, real_params
+from support import explain, invoke, real_params
 
-data, data_remote, review = pkg("data"), pkg("data_remote"), pkg("review")
+from {{ cookiecutter.__package_name }} import data, data_remote, review, settings
+
 POINTER = """outs:
 - md5: 6a3a4d9b0489f6b7de25d711b8d0faa0
   size: 3483988
@@ -45,7 +46,7 @@ def test_without_dvc_the_verb_says_how_to_add_it(own_project):
 
 
 def test_data_kept_by_dvc_but_not_fetched_says_how_to_fetch_it(own_project):
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     data_remote.pointer(params.data_path).write_text(POINTER)
     params.data_path.unlink()
     result = invoke("validate", "--params", own_project)
@@ -57,7 +58,7 @@ def test_data_kept_by_dvc_but_not_fetched_says_how_to_fetch_it(own_project):
 def test_the_pointer_gives_the_content_hash_and_the_base_data(own_project):
     assert data_remote.content_hash(POINTER) == "6a3a4d9b0489f6b7de25d711b8d0faa0"
     assert data_remote.content_hash("not: [a pointer]") is None
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     root = own_project.parent
     assert data_remote.base_data(root, own_project.name) is None  # git keeps it
     data_remote.pointer(params.data_path).write_text(POINTER)
@@ -89,7 +90,7 @@ def kept_by_dvc(own_project, monkeypatch) -> FakeDvc:
     """own_project's data kept by DVC (a pointer, .dvc/ at the project's root), the secret set."""
     root = own_project.parent
     (root / ".dvc").mkdir()
-    data_remote.pointer(pkg("settings").load_params(own_project).data_path).write_text(POINTER)
+    data_remote.pointer(settings.load_params(own_project).data_path).write_text(POINTER)
     monkeypatch.setenv("DVC_REMOTE_CONFIG", SECRET)
     fake = FakeDvc(root)
     monkeypatch.setattr(data_remote, "dvc", fake)

@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import ROOT, explain, invoke, pkg, real_params, write_table
+from support import ROOT, explain, invoke, real_params, write_table
 
-data, settings, sources = pkg("data"), pkg("settings"), pkg("sources")
+from {{ cookiecutter.__package_name }} import (
+    charts,
+    data,
+    errors,
+    models,
+    prediction_log,
+    reports,
+    schema,
+    settings,
+    sources,
+)
 
 
 def realistic_project(dest: Path, source: dict | None = None) -> Path:
@@ -70,7 +80,7 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     for column in named:
         assert f"| {column} | ⚠️ yes |" in summary
     # The drifted features' distributions, reference vs current, drawn where the summary is read.
-    shown = sorted(named)[: pkg("charts").MAX_DRIFT_CHARTS]
+    shown = sorted(named)[: charts.MAX_DRIFT_CHARTS]
     assert [c["title"] for c in record["charts"]] == [f"{c}: reference vs current" for c in shown]
     assert summary.count("```mermaid") == len(shown) and "### Drifted features" in summary
     assert record["sample_sizes"]["current"] == {"rows": 3000, "read": 3000, "valid": 3000, "used": 3000}
@@ -81,9 +91,7 @@ def test_later_period_drifts_and_names_the_columns(drifted):
 
 def test_schema_violations_are_findings_not_a_crash(tmp_path):
     params = realistic_project(tmp_path)
-    batch = data.read_table(pkg("settings").load_params(ROOT / "params.yaml").data_path).sample(
-        800, random_state=1
-    )
+    batch = data.read_table(settings.load_params(ROOT / "params.yaml").data_path).sample(800, random_state=1)
     numeric = data.feature_columns()[0][0]
     batch.iloc[:5, batch.columns.get_loc(numeric)] = -(10**9)
     write_table(batch, tmp_path / "current" / "bad.csv")
@@ -289,13 +297,13 @@ def test_drift_on_a_sampled_database_reports_what_it_read(drifted, tmp_path, mon
 def test_sql_source_errors_name_the_variable_never_the_url(tmp_path, monkeypatch):
     source = settings.SqlSource.model_validate(sqlite_source(tmp_path / "none.db"))
     monkeypatch.delenv("TEST_DRIFT_DB", raising=False)
-    with pytest.raises(pkg("errors").DataError, match="the environment variable TEST_DRIFT_DB is not set"):
+    with pytest.raises(errors.DataError, match="the environment variable TEST_DRIFT_DB is not set"):
         sources.read_sql(source)
     monkeypatch.setenv("TEST_DRIFT_DB", "sqlite:///" + str(tmp_path / "empty.db"))
-    with pytest.raises(pkg("errors").DataError, match=r"the query on \$TEST_DRIFT_DB failed: no such table"):
+    with pytest.raises(errors.DataError, match=r"the query on \$TEST_DRIFT_DB failed: no such table"):
         sources.read_sql(source)
     monkeypatch.setenv("TEST_DRIFT_DB", "postgresql+psycopg://user:s3cret@127.0.0.1:1/db")
-    with pytest.raises(pkg("errors").DataError) as failed:
+    with pytest.raises(errors.DataError) as failed:
         sources.read_sql(source)
     assert "s3cret" not in str(failed.value)
 
@@ -438,14 +446,13 @@ def test_retrain_data_cannot_stage_data_outside_the_params_folder(tmp_path, monk
 
 def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeypatch, trained, params):
     """What the service logs, the drift job reads; labels recorded later make the rows trainable."""
-    models = pkg("models")
     rows = data.read_table(params.data_path).head(40)
-    features = data.validate(rows, pkg("schema").Features, "rows")
+    features = data.validate(rows, schema.Features, "rows")
     model, _ = models.load(trained, [])
     predictions = models.predict_frame(model, features)
     url = f"sqlite:///{tmp_path / 'log.db'}"
     target = params.data.target
-    log = pkg("prediction_log").PredictionLog(url, "predictions", target)
+    log = prediction_log.PredictionLog(url, "predictions", target)
     ids = log.write(features, predictions, "model:abc")
 
     monkeypatch.setenv("TEST_DRIFT_DB", url)
@@ -454,7 +461,7 @@ def test_logged_predictions_round_trip_to_drift_and_retraining(tmp_path, monkeyp
     assert len(logged) == 40 and set(logged["model_version"]) == {"model:abc"}
     assert logged["prediction"].tolist() == predictions["prediction"].tolist()
     assert logged[target].isna().all()  # no outcome yet: not usable for retraining
-    validated = data.validate(logged, pkg("schema").Features, "logged")  # the service's columns come back
+    validated = data.validate(logged, schema.Features, "logged")  # the service's columns come back
     pd.testing.assert_frame_equal(
         validated.reset_index(drop=True), features.reset_index(drop=True), check_dtype=False
     )
@@ -506,7 +513,6 @@ def test_retrain_data_names_the_training_columns_current_rows_lack(tmp_path, mon
 
 
 def test_links_name_the_run_and_only_this_repositorys_report(monkeypatch):
-    reports = pkg("reports")
     run = "https://github.com/acme/churn/actions/runs/7"
     for key, value in (("GITHUB_SERVER_URL", "https://github.com"), ("GITHUB_REPOSITORY", "acme/churn"),
                        ("GITHUB_RUN_ID", "7"), ("DRIFT_REPORT_URL", f"{run}/artifacts/9")):  # fmt: skip

@@ -18,11 +18,17 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
-from support import PKG_NAME, ROOT, explain, invoke, pkg, write_small_params, write_table
+from support import PKG_NAME, ROOT, explain, invoke, write_small_params, write_table
 
-data, evaluation, schema = pkg("data"), pkg("evaluation"), pkg("schema")
-settings = pkg("settings")
-schema_inference = pkg("schema_inference")
+from {{ cookiecutter.__package_name }} import (
+    data,
+    errors,
+    evaluation,
+    schema,
+    schema_inference,
+    settings,
+)
+
 ROWS = 300
 FEATURES = {"quantity", "unit price", "colour", "member", "amount"}  # with `churned` as the target
 
@@ -248,7 +254,7 @@ def test_new_ids_and_labels_beyond_the_largest_seen_are_valid_rows(workspace):
     )
     inferred = import_schema(workspace / "schema.py")
     assert len(data.validate(later, inferred.TrainingData, "later")) == ROWS
-    with pytest.raises(pkg("errors").ValidationFailed):  # a negative price or count stays refused
+    with pytest.raises(errors.ValidationFailed):  # a negative price or count stays refused
         data.validate(later.assign(amount=-1.0), inferred.TrainingData, "later")
 
 
@@ -259,7 +265,7 @@ def test_a_class_never_seen_is_a_valid_label_but_a_new_category_is_not_a_valid_f
     inferred = import_schema(workspace / "schema.py")
     frame = data.read_table(workspace / "data" / "new.csv")
     assert len(data.validate(frame.assign(churned="maybe"), inferred.TrainingData, "new class")) == ROWS
-    with pytest.raises(pkg("errors").ValidationFailed) as failed:  # the model never saw purple
+    with pytest.raises(errors.ValidationFailed) as failed:  # the model never saw purple
         data.validate(frame.assign(colour="purple"), inferred.TrainingData, "new category")
     assert set(failed.value.failures["column"]) == {"colour"}
 

@@ -11,10 +11,9 @@ import pytest
 import skops.io as sio
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
-from support import pkg
 
-models, settings = pkg("models"), pkg("settings")
-ModelError, ParamsError = pkg("errors").ModelError, pkg("errors").ParamsError
+from {{ cookiecutter.__package_name }} import models, settings
+from {{ cookiecutter.__package_name }}.errors import ModelError, ParamsError
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import pkg, write_small_params
+from support import write_small_params
 
-comparison, data, models, overlap = pkg("comparison"), pkg("data"), pkg("models"), pkg("overlap")
-review, settings, training = pkg("review"), pkg("settings"), pkg("training")
-evaluation, pr_comment = pkg("evaluation"), pkg("pr_comment")
+from {{ cookiecutter.__package_name }} import (
+    comparison,
+    data,
+    evaluation,
+    models,
+    overlap,
+    pr_comment,
+    review,
+    settings,
+    training,
+)
 
 
 def table(rows: list[tuple]) -> pd.DataFrame:

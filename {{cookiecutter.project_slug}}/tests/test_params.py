@@ -11,13 +11,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import ROOT, explain, invoke, pkg
+from support import ROOT, explain, invoke
+
+from {{ cookiecutter.__package_name }} import evaluation, settings
+from {{ cookiecutter.__package_name }}.errors import ParamsError
 
 EXAMPLES = Path(__file__).parent / "params"
 VALID = sorted((EXAMPLES / "valid").glob("*.yaml"))
 INVALID = sorted(p for p in (EXAMPLES / "invalid").iterdir() if p.suffix in {".yaml", ".txt"})
-evaluation, settings = pkg("evaluation"), pkg("settings")
-ParamsError = pkg("errors").ParamsError
 
 
 def expected_text(path: Path) -> str:

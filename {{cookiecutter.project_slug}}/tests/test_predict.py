@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from support import explain, invoke, pkg, real_params, write_table
+from support import explain, invoke, real_params, write_table
 
-data, models, schema = pkg("data"), pkg("models"), pkg("schema")
+from {{ cookiecutter.__package_name }} import data, models, schema
 
 
 @pytest.fixture(scope="module")

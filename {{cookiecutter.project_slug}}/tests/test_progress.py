@@ -8,9 +8,8 @@ import re
 import subprocess
 import sys
 
-from support import pkg
+from {{ cookiecutter.__package_name }} import progress
 
-progress = pkg("progress")
 SAY = f"from {progress.__name__} import enable, step\nenable()\nwith step('Cross-validating linear'): pass\n"
 
 

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import explain, invoke, pkg
+from support import explain, invoke
 
-models, release, records, schema = pkg("models"), pkg("release"), pkg("records"), pkg("schema")
+from {{ cookiecutter.__package_name }} import data, errors, models, payloads, release, schema
 
 
 def write_verdict(reviewed: Path, verdict: str) -> None:
@@ -76,7 +76,7 @@ def test_a_different_metric_fails_with_both_values(metrics, reviewed):
         record["holdout"]["metrics"][metric] = released + 0.001
 
     tamper(reviewed, change)
-    with pytest.raises(pkg("errors").ModelError) as caught:
+    with pytest.raises(errors.ModelError) as caught:
         release.check_review(metrics, reviewed, 12, "success")
     message = str(caught.value)
     assert "pull request #12 reviewed" in message
@@ -85,7 +85,7 @@ def test_a_different_metric_fails_with_both_values(metrics, reviewed):
 
 def test_other_data_is_named_as_the_reason(metrics, reviewed):
     tamper(reviewed, lambda record: record["hashes"].update(data="0" * 64))
-    with pytest.raises(pkg("errors").ModelError, match="data hash: reviewed 000000000000, released"):
+    with pytest.raises(errors.ModelError, match="data hash: reviewed 000000000000, released"):
         release.check_review(metrics, reviewed, 12, "success")
 
 
@@ -127,8 +127,8 @@ def test_model_card_cli_writes_the_card(project, trained, reviewed, tmp_path, pa
         assert "**Decision:**" not in card
 
     example = json.loads(card.split("```json\n")[1].split("```")[0])
-    numeric, categorical = pkg("data").feature_columns()
-    Record = records.record_model(schema.TrainingData.to_schema(), numeric + categorical, params.data.target)
+    numeric, categorical = data.feature_columns()
+    Record = payloads.record_model(schema.TrainingData.to_schema(), numeric + categorical, params.data.target)
     for record in example["records"]:
         Record.model_validate(record)  # the documented request is one the service accepts
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support import pkg
 
-review_run = pkg("review_run")
+from {{ cookiecutter.__package_name }} import errors, github_setup, review_run
+
 HEAD = "a" * 40
 PULL = {
     "number": 7,
@@ -89,13 +89,12 @@ def test_the_merged_pull_request_is_the_one_merged_as_this_commit():
 
 
 def test_a_failed_api_call_names_the_route_and_what_github_said(monkeypatch):
-    github_setup = pkg("github_setup")
 
     def refuse(args):
         raise github_setup.GitHubError(404, "Not Found")
 
     monkeypatch.setattr(github_setup, "gh", refuse)
-    with pytest.raises(pkg("errors").ProjectError) as refused:
+    with pytest.raises(errors.ProjectError) as refused:
         review_run.find("acme/model", "m" * 40)
     assert (
         str(refused.value) == f"gh api repos/acme/model/commits/{'m' * 40}/pulls failed: Not Found (HTTP 404)"

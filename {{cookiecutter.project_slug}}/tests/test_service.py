@@ -21,9 +21,20 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 from pydantic import ValidationError
-from support import ROOT, explain, invoke, pkg, real_params
+from support import ROOT, explain, invoke, real_params
 
-data, models, records, release = pkg("data"), pkg("models"), pkg("records"), pkg("release")
+from {{ cookiecutter.__package_name }} import (
+    cli,
+    data,
+    errors,
+    models,
+    payloads,
+    release,
+    retraining,
+    schema,
+    settings,
+    sources,
+)
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +50,10 @@ def store(tmp_path_factory, trained, params):
 
 @pytest.fixture(scope="session")
 def service(store):
-    return pkg("service")
+    """The service module, imported once MODEL_TAG names the stored model (it loads it on import)."""
+    from {{ cookiecutter.__package_name }} import service
+
+    return service
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +90,7 @@ def server(store, project, trained, server_log):
     """`<slug> serve` over real HTTP on loopback, in its own process."""
     port = free_port()
     log = server_log.open("w")
-    command = [sys.executable, "-m", pkg("cli").__package__, "serve", "--params", project, "--model", trained]
+    command = [sys.executable, "-m", cli.__package__, "serve", "--params", project, "--model", trained]
     process = subprocess.Popen(
         [*map(str, command), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
     )
@@ -103,11 +117,11 @@ def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path)
         time.sleep(0.5)
 
 
-# -- records.py: the pydantic model follows the schema ------------------------------------------
+# -- payloads.py: the pydantic model follows the schema ------------------------------------------
 
 
 def test_record_fields_follow_the_schema(service):
-    training = pkg("schema").TrainingData.to_schema()
+    training = schema.TrainingData.to_schema()
     fields = service.Record.model_fields
     for name in service.FEATURES:
         assert fields[name].is_required(), name
@@ -125,7 +139,7 @@ def test_each_schema_check_becomes_a_field_check():
             "code": pa.Column(str, [pa.Check.str_matches(r"[A-Z]{2}\d"), pa.Check.str_length(3, 3)]),
         }
     )
-    Record = records.record_model(frame, ["n", "x", "colour", "code"], target="y")
+    Record = payloads.record_model(frame, ["n", "x", "colour", "code"], target="y")
     good = {"n": 10, "x": 0.5, "colour": "red", "code": "AB1"}
     assert Record.model_validate(good).n == 10
     assert Record.model_validate(good | {"x": None}).x is None
@@ -147,8 +161,8 @@ def test_each_schema_check_becomes_a_field_check():
 
 def test_a_check_the_service_cannot_express_fails_naming_the_column():
     frame = pa.DataFrameSchema({"n": pa.Column(int, pa.Check(lambda s: s > 0, name="positive"))})
-    with pytest.raises(pkg("errors").ProjectError, match=r"column 'n'.*'positive'"):
-        records.record_model(frame, ["n"], target="y")
+    with pytest.raises(errors.ProjectError, match=r"column 'n'.*'positive'"):
+        payloads.record_model(frame, ["n"], target="y")
 
 
 # -- the service in-process --------------------------------------------------------------------
@@ -158,7 +172,7 @@ def test_in_process_predictions_equal_the_models(service, trained, rows):
     predictor = service.Predictor()
     answers = predictor.predict([service.Record.model_validate(r) for r in payload(rows)])
     model, _ = models.load(trained, [])
-    features = data.validate(rows, pkg("schema").Features, "rows")
+    features = data.validate(rows, schema.Features, "rows")
     expected = models.predict_frame(model, features)
     assert [a.prediction for a in answers] == expected["prediction"].tolist()
     assert {a.model for a in answers} == {predictor.tag}
@@ -175,7 +189,7 @@ def test_in_process_predictions_equal_the_models(service, trained, rows):
 def test_logging_on_without_its_secret_fails_at_start_naming_the_variable(service, monkeypatch):
     monkeypatch.delenv("PREDICTION_LOG_TEST_URL", raising=False)
     settings = {"log_predictions": {"url_env": "PREDICTION_LOG_TEST_URL", "table": "predictions"}}
-    with pytest.raises(pkg("errors").ProjectError, match="PREDICTION_LOG_TEST_URL is not set"):
+    with pytest.raises(errors.ProjectError, match="PREDICTION_LOG_TEST_URL is not set"):
         service.prediction_log(settings, "y")
 
 
@@ -209,13 +223,12 @@ def test_logged_predictions_reach_the_drift_source_and_retraining(
     project["drift"]["source"] = sql
     project["data"]["path"] = str(tmp_path / "training.csv")
     later.head(0).to_csv(tmp_path / "training.csv", index=False)  # an empty training file to grow
-    settings = pkg("settings")
     grown = settings.Params.model_validate(project)
-    current = pkg("sources").load_current(grown)
-    found = pkg("retraining").intake(grown, current, later.head(0))
+    current = sources.load_current(grown)
+    found = retraining.intake(grown, current, later.head(0))
     assert found.counts["addable"] == found.counts["labelled"] == len(rows)
     added = found.take(current)
-    expected = data.validate(later, pkg("schema").TrainingData, "later")[list(added.columns)]
+    expected = data.validate(later, schema.TrainingData, "later")[list(added.columns)]
     pd.testing.assert_frame_equal(
         added.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
     )
@@ -288,7 +301,7 @@ JSON = {"content-type": "application/json"}
 
 def padded(rows: pd.DataFrame, size: int, chunk: int = 1 << 16):
     """Chunks of a valid body of MAX_RECORDS real records, padded with spaces to `size` bytes."""
-    many = (payload(rows) * records.MAX_RECORDS)[: records.MAX_RECORDS]
+    many = (payload(rows) * payloads.MAX_RECORDS)[: payloads.MAX_RECORDS]
     body = json.dumps({"records": many}).encode()
     assert len(body) <= size
     yield body
@@ -536,7 +549,7 @@ def test_build_makes_a_bento_pinning_the_model(store, trained, project, tmp_path
     bento_tag = result.output.strip().splitlines()[-1]
     name, version = bento_tag.split(":")
     bento_yaml = Path(os.environ["BENTOML_HOME"]) / "bentos" / name / version / "bento.yaml"
-    built = pkg("settings").read_yaml(bento_yaml)
+    built = settings.read_yaml(bento_yaml)
     assert [m["tag"] for m in built["models"]] == [store]
     assert {"name": "MODEL_TAG", "value": store, "stage": "all"} in built["envs"]
     assert archive.stat().st_size > 0

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT, explain, invoke, pkg
-from test_cli_help import run_fresh
+from support import ROOT, explain, invoke, run_fresh
+
+from {{ cookiecutter.__package_name }} import github_setup, settings
 
 REPO = "octo-org/churn-model"
 CHECK = "champion vs challenger"
@@ -695,12 +696,12 @@ def test_other_failures_keep_githubs_message_and_the_page(github):
 )
 def test_github_errors_lose_nothing(stdout, stderr, said):
     done = subprocess.CompletedProcess(["gh", "api"], 1, stdout=stdout, stderr=stderr)
-    assert str(pkg("github_setup").github_error(done)) == said
+    assert str(github_setup.github_error(done)) == said
 
 
 def test_the_names_are_those_the_workflows_use():
-    setup, workflows = pkg("github_setup"), ROOT / ".github" / "workflows"
-    train = pkg("settings").read_yaml(workflows / "train.yml")
+    setup, workflows = github_setup, ROOT / ".github" / "workflows"
+    train = settings.read_yaml(workflows / "train.yml")
     assert train["jobs"]["review"]["name"] == setup.CHECK == CHECK  # the check GitHub reports
     drift_text = (workflows / "drift.yml").read_text(encoding="utf-8")
     label = setup.LABEL
@@ -711,10 +712,8 @@ def test_the_names_are_those_the_workflows_use():
 def test_the_drift_secrets_are_read_only_by_jobs_of_the_drift_environment():
     """The secrets setup-github says go to the drift environment are read only by its jobs: no
     workflow assumes them to be repository secrets."""
-    setup, workflows = pkg("github_setup"), ROOT / ".github" / "workflows"
-    jobs = [
-        job for path in workflows.glob("*.yml") for job in pkg("settings").read_yaml(path)["jobs"].values()
-    ]
+    setup, workflows = github_setup, ROOT / ".github" / "workflows"
+    jobs = [job for path in workflows.glob("*.yml") for job in settings.read_yaml(path)["jobs"].values()]
     for name in setup.DRIFT_SECRETS:
         readers = [job for job in jobs if re.search(rf"\bsecrets\.{name}\b", json.dumps(job))]
         assert readers, name

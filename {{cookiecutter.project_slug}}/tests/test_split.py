@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from support import pkg, real_params
+from support import real_params
 
-data, schema = pkg("data"), pkg("schema")
+from {{ cookiecutter.__package_name }} import data, errors, schema
 
 
 def coerced(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +77,7 @@ def test_split_partitions_the_rows(params, sample):
 def test_too_few_rows_to_split(params, sample):
     mask = data.holdout_mask(sample, params)
     one_side = sample[~mask].head(3)
-    with pytest.raises(pkg("errors").DataError, match="empty train or holdout"):
+    with pytest.raises(errors.DataError, match="empty train or holdout"):
         data.split(one_side, params)
 
 

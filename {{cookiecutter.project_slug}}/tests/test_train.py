@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from support import PKG_NAME, ROOT, explain, invoke, pkg
+from support import PKG_NAME, ROOT, explain, invoke
 
-data, evaluation, models, training = pkg("data"), pkg("evaluation"), pkg("models"), pkg("training")
+from {{ cookiecutter.__package_name }} import data, evaluation, models, schema, settings, training
 
 
 def test_writes_the_model_folder(trained):
@@ -99,7 +99,7 @@ def test_training_twice_gives_identical_metrics(project, tmp_path, metrics):
 
 
 def edit_params(params_path, edit) -> None:
-    raw = pkg("settings").read_yaml(params_path)
+    raw = settings.read_yaml(params_path)
     edit(raw)
     params_path.write_text(json.dumps(raw), encoding="utf-8")
 
@@ -115,7 +115,7 @@ def train_fails(params_path, out) -> str:
 
 
 def test_unknown_estimator_parameter_is_named(own_project, tmp_path):
-    name = next(iter(pkg("settings").load_params(own_project).train.candidates))
+    name = next(iter(settings.load_params(own_project).train.candidates))
     edit_params(own_project, lambda raw: raw["train"]["candidates"][name]["params"].update(n_estimatorz=10))
     output = train_fails(own_project, tmp_path / "model")
     assert output.startswith(f"error: train.candidates.{name}.params: ")
@@ -135,13 +135,13 @@ def test_target_must_be_a_column(own_project, tmp_path):
 
 
 def test_missing_training_data(own_project, tmp_path):
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     params.data_path.unlink()
     assert train_fails(own_project, tmp_path / "model") == f"error: {params.data_path}: file not found\n"
 
 
 def test_invalid_estimator_parameter_value_is_named(own_project, tmp_path):
-    name = next(iter(pkg("settings").load_params(own_project).train.candidates))
+    name = next(iter(settings.load_params(own_project).train.candidates))
     edit_params(own_project, lambda raw: raw["train"]["candidates"][name].update(params={"max_iter": -3}))
     output = train_fails(own_project, tmp_path / "model")
     assert output.startswith(f"error: train.candidates.{name}.params: ")
@@ -149,8 +149,8 @@ def test_invalid_estimator_parameter_value_is_named(own_project, tmp_path):
 
 
 def test_data_violating_the_schema_stops_training_with_the_table(own_project, tmp_path):
-    params = pkg("settings").load_params(own_project)
-    frame = pkg("data").read_table(params.data_path)
+    params = settings.load_params(own_project)
+    frame = data.read_table(params.data_path)
     frame.assign(surprise=1).to_csv(params.data_path, index=False)
     output = train_fails(own_project, tmp_path / "model")
     assert "schema violation" in output
@@ -179,7 +179,7 @@ def test_no_skill_is_scored_next_to_the_model(metrics, params, trained, sample):
 
 def binary_project(own_project):
     """The own project, as binary classification (the regression template's tests skip)."""
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     if params.task != "classification" or params.data.positive_class is None:
         pytest.skip("binary classification only")
     return params
@@ -230,7 +230,7 @@ def test_a_fixed_threshold_is_used_as_given(own_project, tmp_path):
 
 
 def test_any_estimator_by_import_path_and_any_sklearn_metric(own_project, tmp_path):
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     kind = "Classifier" if params.task == "classification" else "Regressor"
     metric = "balanced_accuracy" if params.task == "classification" else "mean_absolute_percentage_error"
 
@@ -252,7 +252,7 @@ def test_any_estimator_by_import_path_and_any_sklearn_metric(own_project, tmp_pa
 
 
 def test_an_estimator_with_untrusted_types_names_them_and_where_to_allow_them(own_project, tmp_path):
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     kind = "Classifier" if params.task == "classification" else "Regressor"
     candidate = {"estimator": f"sklearn.neighbors.KNeighbors{kind}", "params": {"algorithm": "kd_tree"}}
     # Next to the others: it fails even when it would not win (it could win on other data).
@@ -269,7 +269,7 @@ def test_an_estimator_with_untrusted_types_names_them_and_where_to_allow_them(ow
 
 def test_cross_validates_on_a_seeded_sample_and_fits_on_every_row(own_project, tmp_path):
     """train.cv_rows bounds the rows cross-validated on (by class); the chosen model fits on all."""
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     train_rows = data.split(data.load_training_data(params), params).train
     limit = len(train_rows) // 3
     edit_params(own_project, lambda raw: raw["train"].update(cv_rows=limit))
@@ -288,18 +288,18 @@ def test_cross_validates_on_a_seeded_sample_and_fits_on_every_row(own_project, t
     assert runs[1]["cv"] == metrics["cv"] and runs[1]["holdout"] == metrics["holdout"]  # seeded
     if params.task == "classification":  # every class keeps its share of the rows
         y = train_rows[params.data.target]
-        _, y_cv = training.cv_sample(pkg("settings").load_params(own_project), train_rows, y)
+        _, y_cv = training.cv_sample(settings.load_params(own_project), train_rows, y)
         assert (y_cv.value_counts(normalize=True) - y.value_counts(normalize=True)).abs().max() < 0.01
 
 
 def test_a_saved_forest_predicts_on_one_core(own_project, tmp_path):
     """Ensembles fit on every core, but a service worker must not spread one row over threads."""
-    params = pkg("settings").load_params(own_project)
+    params = settings.load_params(own_project)
     kind = "Classifier" if params.task == "classification" else "Regressor"
     forest = {"estimator": f"sklearn.ensemble.RandomForest{kind}", "params": {"n_estimators": 10}}
     edit_params(own_project, lambda raw: raw["train"].update(candidates={"forest": forest}))
     numeric, categorical = data.feature_columns()
-    candidate = pkg("settings").load_params(own_project).train.candidates["forest"]
+    candidate = settings.load_params(own_project).train.candidates["forest"]
     built = models.build_pipeline("forest", candidate, params.task, numeric, categorical, seed=0)
     assert built[-1].n_jobs == -1
     result = invoke("train", "--params", own_project, "--out", tmp_path / "model")
@@ -313,11 +313,11 @@ def test_a_saved_forest_predicts_on_one_core(own_project, tmp_path):
 def test_histogram_boosting_splits_on_categories_itself(params):
     """One code per category (not one column each), and the estimator told which columns they are."""
     numeric, categorical = data.feature_columns()
-    candidate = pkg("settings").Candidate(estimator="hist_gradient_boosting", params={})
+    candidate = settings.Candidate(estimator="hist_gradient_boosting", params={})
     pipeline = models.build_pipeline("hgb", candidate, params.task, numeric, categorical, seed=0)
     if not categorical:
         pytest.skip("no categorical features")
-    sample = data.validate(data.read_table(params.data_path), pkg("schema").TrainingData, "sample")
+    sample = data.validate(data.read_table(params.data_path), schema.TrainingData, "sample")
     encoded = pipeline[:-1].fit_transform(sample[numeric + categorical])
     assert encoded.shape[1] == len(numeric) + len(categorical)
     assert pipeline[-1].categorical_features == list(range(len(categorical)))

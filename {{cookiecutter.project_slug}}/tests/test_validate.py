@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from support import explain, invoke, pkg, write_table
+from support import explain, invoke, write_table
 
-data, schema = pkg("data"), pkg("schema")
+from {{ cookiecutter.__package_name }} import data, schema
 
 
 def first_check(column: str) -> str:

@@ -1,1 +1,4 @@
-"""The model's code: see README.md for the loop and `{{ cookiecutter.project_slug }} --help` for the verbs."""
+"""The model's code.
+
+See README.md for the loop and `{{ cookiecutter.project_slug }} --help` for the verbs.
+"""

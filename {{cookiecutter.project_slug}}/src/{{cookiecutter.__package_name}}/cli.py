@@ -79,7 +79,10 @@ class LoopGroup(click.Group):
 
 
 @click.group(cls=LoopGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="{{ cookiecutter.project_slug }}", message="%(package)s %(version)s")
+@click.version_option(
+    package_name="{{ cookiecutter.project_slug }}",
+    message="%(package)s %(version)s",
+)
 def main() -> None:
     """Validate data, train and compare models, and predict: the steps the workflows run.
 
@@ -155,7 +158,7 @@ def infer_schema(data_file: Path, target: str, row_key, ignore, task, params_pat
 @user_errors
 def train(params_path: Path, out: Path) -> None:
     """Cross-validate the candidates on the train split, fit the best, score it on the holdout."""
-    from .artifacts import cv_scope
+    from .records import cv_scope
     from .settings import load_params
     from .training import train as run
 
@@ -271,7 +274,7 @@ def compare(
     from pydantic import TypeAdapter
 
     from . import comparison, data, pr_comment, reports
-    from .artifacts import COMPARISON_FILE, METRICS_FILE, REVIEWED_METRICS_FILE, ComparisonRecord
+    from .records import COMPARISON_FILE, METRICS_FILE, REVIEWED_METRICS_FILE, ComparisonRecord
     from .review import MODEL_DIR
     from .settings import load_params
 
@@ -475,8 +478,8 @@ def model_card(
     GITHUB_OUTPUT gets `vouched`: true only when the review matched and passed.
     """
     from . import reports
-    from .artifacts import read_training_record
     from .model_card import model_card
+    from .records import read_training_record
     from .release import check_review
     from .settings import load_params
 

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from . import (
-    artifacts,
     bootstrap,
     changes,
     charts,
@@ -24,6 +23,7 @@ from . import (
     git,
     overlap,
     progress,
+    records,
     reports,
     review,
 )
@@ -77,8 +77,8 @@ def load_side(side: Path, holdout_rows: int, role: str) -> dict:
         "model": model,
         "predictions": predictions,
         "refused": refused,
-        "info": artifacts.read_info(model),
-        "metrics": artifacts.read_training_record(model),
+        "info": records.read_info(model),
+        "metrics": records.read_training_record(model),
     }
 
 
@@ -175,7 +175,7 @@ def compare(
 
 
 def no_skill(
-    record: artifacts.TrainingRecord, y: pd.Series, names: list[str], info: artifacts.ModelInfo
+    record: records.TrainingRecord, y: pd.Series, names: list[str], info: records.ModelInfo
 ) -> dict[str, float | None] | None:
     """What the challenger's dummy model (its constant answer) scores on the rows compared."""
     if "no_skill" not in record:

@@ -8,7 +8,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from . import artifacts, data, models, records
+from . import data, models, payloads, records
 from .release import PROJECT
 from .settings import Params
 
@@ -23,7 +23,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
     from .retraining import manifest
 
     model, info = models.load(model_dir, params.train.trusted_types)
-    metrics = artifacts.read_training_record(model_dir)
+    metrics = records.read_training_record(model_dir)
     holdout = data.split(data.load_training_data(params), params).holdout
     predictions = models.predict_frame(model, holdout[info.numeric + info.categorical])
     gate = params.gate
@@ -45,8 +45,8 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
         review=review,
         example=json.dumps({"records": example}, indent=2),
         model_tag=f"{models.MODEL_NAME}:{models.model_version(model_dir)}",
-        max_records=records.MAX_RECORDS,
-        cv_scope=artifacts.cv_scope(metrics["cv"], metrics["train"]["rows"]),
+        max_records=payloads.MAX_RECORDS,
+        cv_scope=records.cv_scope(metrics["cv"], metrics["train"]["rows"]),
     )
 
 
@@ -59,7 +59,7 @@ def schema_table(training, info: models.ModelInfo) -> list[dict]:
     rows = []
     for name, column in training.columns.items():
         role = "target" if name == info.target else "feature" if name in features else "not used"
-        allowed, bounds, other = records.constraints(column)
+        allowed, bounds, other = payloads.constraints(column)
         words = [f"one of {', '.join(map(str, allowed))}"] if allowed else []
         words += [f"matches `{v}`" if k == "pattern" else f"{BOUND_WORDS[k]} {v}" for k, v in bounds.items()]
         rows.append(

@@ -29,10 +29,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from . import overlap
-from .artifacts import META_FILE, METRICS_FILE, ModelInfo, read_info
 from .data import write_json
 from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
+from .records import META_FILE, METRICS_FILE, ModelInfo, read_info
 from .settings import ALIASES, Candidate
 
 IS_TASK = {"classification": is_classifier, "regression": is_regressor}

@@ -6,7 +6,7 @@ Everything comes from comparison.json (`compare`'s record); comment.md.j2 lays i
 
 from __future__ import annotations
 
-from . import artifacts, charts, evaluation
+from . import charts, evaluation, records
 from .reports import render
 
 GITHUB_LIMIT = 65_536  # GitHub's maximum comment length, in characters
@@ -273,7 +273,7 @@ def render_comment(record: dict, omit: set[str]) -> str:
             if d["challenger"] is None or (not alone and d["delta"] is None)
         ],
         cv={
-            "scope": artifacts.cv_scope(cv, record["challenger"]["train_rows"]),
+            "scope": records.cv_scope(cv, record["challenger"]["train_rows"]),
             "metric_label": evaluation.label(cv["metric"]),
             "leaderboard": [
                 {"candidate": r["candidate"], "score": f"{r['mean']:.4f} ± {r['std']:.4f}"}

@@ -1,149 +1,158 @@
-"""The service's request and response models, derived from the pandera schema.
+"""The JSON records the loop writes and reads back, typed, each with one reader.
 
-One contract, two enforcers: schema.py says what a valid row is, and this module turns the same
-columns and checks into a pydantic model, so a bad request is refused field by field (HTTP 400
-naming the field) before it reaches the model. A check this module cannot express fails at
-start-up, naming the column, rather than being skipped. The same checks bound how long a record's
-JSON can be, and so the largest body worth reading (`body_limit`).
+model.json says what a saved model expects and predicts and metrics.json is its training record
+(both written into the model folder by training.py); comparison.json is a review's record
+(comparison.py). Readers check the shape, so a file from another version or a broken artifact is
+named, not a KeyError later. Keys added since a file was written (a champion trained by older
+code) are NotRequired, and model.json's unknown keys are ignored.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, NotRequired
 
-import pandas as pd
-import pandera.pandas as pa
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from .errors import ProjectError
+from .errors import ModelError
 
-MAX_RECORDS = 1000  # per request; a larger list gets 400 (split it, or use the `predict` verb)
-# The body-size limit follows from MAX_RECORDS: a request never needs more than MAX_RECORDS of the
-# longest records the schema allows, and a larger body is refused (413) before it is read (parsed
-# JSON takes ~20 times its size in memory, and all of it is parsed before the record cap applies).
-NUMBER_CHARS = 24  # the longest JSON number a client writes for a float64: -2.2250738585072014e-308
-TEXT_CHARS = 1024  # a string column with no str_length or isin check in schema.py (bound it there)
-# pandera check name -> pydantic Field arguments built from the check's statistics
-BOUNDS = {
-    "greater_than": lambda s: {"gt": s["min_value"]},
-    "greater_than_or_equal_to": lambda s: {"ge": s["min_value"]},
-    "less_than": lambda s: {"lt": s["max_value"]},
-    "less_than_or_equal_to": lambda s: {"le": s["max_value"]},
-    "in_range": lambda s: {
-        "ge" if s["include_min"] else "gt": s["min_value"],
-        "le" if s["include_max"] else "lt": s["max_value"],
-    },
-    "str_length": lambda s: (
-        {"min_length": s["exact_value"], "max_length": s["exact_value"]}
-        if s.get("exact_value") is not None
-        else {"min_length": s["min_value"], "max_length": s["max_value"]}
-    ),
-    # pandera matches from the start of the string (re.match); pydantic searches
-    "str_matches": lambda s: {
-        "pattern": s["pattern"] if s["pattern"].startswith("^") else f"^(?:{s['pattern']})"
-    },
-}
-RECORD_CONFIG = ConfigDict(
-    extra="forbid",  # a misspelt or unexpected field is an error, not silently dropped
-    strict=True,  # "42" is not a number; JSON integers are still accepted for float fields
-    # pandera's regex dialect: schema patterns end with `\Z` (`$` also matches before a trailing
-    # newline), which pydantic's default engine, Rust's regex, refuses
-    regex_engine="python-re",
-    frozen=True,
-)
+META_FILE, METRICS_FILE, COMPARISON_FILE = "model.json", "metrics.json", "comparison.json"
+# The challenger's training record, as compare copies it next to comparison.json: what the release
+# checks its retrained model against (the review artifact holds records, never data or models).
+REVIEWED_METRICS_FILE = "challenger-metrics.json"
+Values = dict[str, float | None]  # metric name -> value (None: undefined on those rows)
 
 
-def python_type(column: pa.Column) -> type:
-    dtype = column.dtype.type
-    if pd.api.types.is_bool_dtype(dtype):
-        return bool
-    if pd.api.types.is_integer_dtype(dtype):
-        return int
-    if pd.api.types.is_float_dtype(dtype):
-        return float
-    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-        return str
-    raise ProjectError(f"schema column {column.name!r}: the service cannot accept dtype {column.dtype}")
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a saved model expects and predicts (model.json)."""
+
+    task: str
+    target: str
+    numeric: list[str]
+    categorical: list[str]
+    candidate: str
+    estimator: str
+    estimator_params: dict[str, Any]
+    classes: list[Any] = field(default_factory=list)
+    positive_class: Any = None
+    threshold: float | None = None  # binary: the positive class's probability that predicts it
 
 
-def constraints(column: pa.Column) -> tuple[tuple | None, dict[str, Any], list[str]]:
-    """A column's checks as (allowed values or None, pydantic Field bounds, checks with no translation)."""
-    allowed, bounds, other = None, {}, []
-    for check in column.checks:
-        if check.name == "isin":
-            allowed = tuple(check.statistics["allowed_values"])
-        elif check.name in BOUNDS:
-            bounds |= BOUNDS[check.name](check.statistics)
-        else:
-            other.append(check.name)
-    return allowed, bounds, other
+def read_info(model_dir: Path) -> ModelInfo:
+    """What a model folder's model expects and predicts, without loading the model."""
+    recorded = json.loads((Path(model_dir) / META_FILE).read_text(encoding="utf-8"))
+    known = {f.name for f in fields(ModelInfo)}  # a newer version's keys are not ours to read
+    return ModelInfo(**{k: v for k, v in recorded.items() if k in known})
 
 
-def field_for(column: pa.Column, optional: bool) -> tuple[Any, Any]:
-    """(annotation, Field) for one column: its type narrowed by its checks."""
-    allowed, bounds, other = constraints(column)
-    if other:
-        raise ProjectError(
-            f"schema column {column.name!r}: the service cannot check {other[0]!r} on requests; "
-            f"express it with ge/le/gt/lt/isin/str_length/str_matches, or extend records.BOUNDS"
-        )
-    annotation: Any = Literal[allowed] if allowed else python_type(column)
-    if column.nullable or optional:
-        annotation = annotation | None
-    default = None if column.nullable or optional else ...
-    return annotation, Field(default, description=column.description, **bounds)
+class LeaderboardRow(TypedDict):
+    candidate: str
+    estimator: str
+    mean: float
+    std: float
+    scores: list[float]
+    threshold: NotRequired[float | None]
 
 
-def record_model(training: pa.DataFrameSchema, features: list[str], target: str) -> type[BaseModel]:
-    """A request record: every feature (required), plus the training data's other columns except
-    the target (optional; the model ignores them, the prediction log keeps them for retraining)."""
-    if training.checks:
-        names = [check.name for check in training.checks]
-        raise ProjectError(f"schema: the service cannot check table-level checks {names} on requests")
-    fields = {
-        name: field_for(column, optional=name not in features)
-        for name, column in training.columns.items()
-        if name != target
-    }
-    return create_model("Record", __config__=RECORD_CONFIG, **fields)
+class CrossValidation(TypedDict):
+    folds: int
+    rows: NotRequired[int]  # the rows cross-validated on (train.cv_rows), when recorded
+    metric: str
+    leaderboard: list[LeaderboardRow]
 
 
-def longest_value(column: pa.Column) -> int:
-    """Bytes of the longest JSON value the column's checks let through (numbers, booleans, null:
-    NUMBER_CHARS)."""
-    allowed, bounds, _ = constraints(column)
-    if allowed:
-        return max(len(json.dumps(str(value))) for value in allowed)
-    if python_type(column) is str:
-        return 2 + bounds.get("max_length", TEXT_CHARS)
-    return NUMBER_CHARS
+def cv_scope(cv: CrossValidation, train_rows: int) -> str:
+    """What the candidates were cross-validated on, in words: "5 folds of the 32,315 training rows"."""
+    rows = cv.get("rows", train_rows)
+    sample = f"a {rows:,}-row sample of " if rows < train_rows else ""
+    return f"{cv['folds']} folds of {sample}the {train_rows:,} training rows"
 
 
-def body_limit(training: pa.DataFrameSchema, target: str) -> tuple[int, str]:
-    """(the largest request body worth reading, the 413 message stating it). The longest record is
-    its fields' quoted names and longest values; twice that leaves room for whitespace and escapes."""
-    record = 2 + sum(
-        len(json.dumps(name)) + 2 + longest_value(column)  # 2: the colon and the comma
-        for name, column in training.columns.items()
-        if name != target
-    )
-    limit = 2 * MAX_RECORDS * record
-    return limit, (
-        f"request body over {limit} bytes: at most {MAX_RECORDS} records of at most {record} bytes "
-        f"of JSON each (their fields' longest values), twice over for whitespace; split the records "
-        f"into several requests"
-    )
+class Scores(TypedDict):
+    mean: float
+    std: float
+    scores: list[float]
 
 
-class Prediction(BaseModel):
-    """One answer per record, in the order sent."""
+class NoSkill(TypedDict):
+    cv: Scores
+    holdout: Values
+    answer: dict[str, Any]  # its constant prediction (and class probabilities) for every row
 
-    prediction: str | int | float | bool = Field(description="the class, or the predicted value")
-    probabilities: dict[str, float] | None = Field(
-        default=None, description="classification: the probability of each class"
-    )
-    model: str = Field(description="the model's tag in the BentoML store: which model answered")
-    prediction_id: str | None = Field(
-        default=None, description="when predictions are logged: the key to attach the outcome to later"
-    )
+
+class Holdout(TypedDict):
+    rows: int
+    metrics: Values
+
+
+class TrainingRecord(TypedDict):
+    """metrics.json: what a model was trained on and how it scored."""
+
+    task: str
+    primary_metric: str
+    chosen: str
+    holdout: Holdout
+    train: dict[str, int]
+    threshold: NotRequired[float | None]
+    threshold_maximises: NotRequired[str | None]
+    cv: CrossValidation
+    no_skill: NotRequired[NoSkill]
+    hashes: dict[str, str]
+    git: dict[str, Any]
+    versions: dict[str, str]
+
+
+class MetricDiff(TypedDict):
+    metric: str
+    champion: float | None
+    challenger: float | None
+    delta: float | None
+    low: float | None
+    high: float | None
+    undefined_share: float
+
+
+class ComparisonRecord(TypedDict):
+    """comparison.json: a review's verdict and everything its comment shows."""
+
+    verdict: str
+    primary_metric: str
+    direction: dict[str, int]
+    gate: dict[str, Any]
+    metrics: list[MetricDiff]
+    no_skill: NotRequired[Values | None]
+    champion: dict[str, Any]
+    challenger: dict[str, Any]
+    holdout: dict[str, Any]
+    changes: dict[str, Any]
+    charts: NotRequired[list[dict[str, Any]]]
+    diagnostics: dict[str, Any]
+    links: dict[str, str]
+
+
+def read_training_record(folder: Path, name: str = METRICS_FILE) -> TrainingRecord:
+    return _read(Path(folder) / name, TrainingRecord)
+
+
+def read_comparison(folder: Path) -> ComparisonRecord:
+    return _read(Path(folder) / COMPARISON_FILE, ComparisonRecord)
+
+
+def _read(path: Path, shape: type):
+    try:
+        return TypeAdapter(shape).validate_python(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: not found") from None
+    except (ValueError, ValidationError) as err:  # JSONDecodeError is a ValueError
+        raise ModelError(f"{path}: not a {shape.__name__} ({_first_line(err)})") from None
+
+
+def _first_line(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(map(str, first['loc'])) or 'top level'}: {first['msg']}"
+    return str(err).splitlines()[0]

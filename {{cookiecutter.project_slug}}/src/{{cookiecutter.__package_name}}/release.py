@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import artifacts, data, models, progress
+from . import data, models, progress, records
 from .errors import ModelError, ProjectError
 from .settings import Params
 
@@ -34,11 +34,11 @@ def store_model(params: Params, model_dir: Path) -> str:
         return str(bentoml.models.get(tag).tag)
     except bentoml.exceptions.NotFound:
         pass
-    metrics = artifacts.read_training_record(model_dir)
+    metrics = records.read_training_record(model_dir)
     labels = {"candidate": metrics["chosen"], "task": metrics["task"]}
     metadata = {"commit": metrics["git"]["commit"] or "unknown", "primary_metric": metrics["primary_metric"]}
     with bentoml.models.create(tag, labels=labels, metadata=metadata) as stored:
-        for name in (models.MODEL_FILE, models.META_FILE, artifacts.METRICS_FILE):
+        for name in (models.MODEL_FILE, models.META_FILE, records.METRICS_FILE):
             shutil.copyfile(model_dir / name, stored.path_of(name))
         # The service loads the model with the types trusted here: params.yaml at this commit.
         serving = {**params.serving.model_dump(mode="json"), "trusted_types": params.train.trusted_types}
@@ -145,7 +145,7 @@ VERDICTS = {"better", "no significant change", "worse", "no champion", "not comp
 
 
 def check_review(
-    metrics: artifacts.TrainingRecord, reviewed: Path | None, pr: int | None, conclusion: str | None
+    metrics: records.TrainingRecord, reviewed: Path | None, pr: int | None, conclusion: str | None
 ) -> dict:
     """Compare the model trained for release with the challenger its pull request reviewed.
 
@@ -157,9 +157,9 @@ def check_review(
     when its review matched and passed; otherwise the card says why.
     """
     review = {"status": "unreviewed", "pr": pr, "conclusion": conclusion, "verdict": None, "vouched": False}
-    if reviewed is None or not (reviewed / artifacts.REVIEWED_METRICS_FILE).is_file():
+    if reviewed is None or not (reviewed / records.REVIEWED_METRICS_FILE).is_file():
         return review
-    before = artifacts.read_training_record(reviewed, artifacts.REVIEWED_METRICS_FILE)
+    before = records.read_training_record(reviewed, records.REVIEWED_METRICS_FILE)
     differences = [
         f"{name} hash: reviewed {before['hashes'][name][:12]}, released {metrics['hashes'][name][:12]}"
         for name in ("data", "holdout", "schema", "params")
@@ -186,7 +186,7 @@ def check_review(
 def reviewed_verdict(reviewed: Path) -> str | None:
     """The verdict in the review's comparison.json, if it got that far (one of VERDICTS, else None)."""
     try:
-        verdict = artifacts.read_comparison(reviewed)["verdict"]
+        verdict = records.read_comparison(reviewed)["verdict"]
     except ModelError:  # missing or malformed: the review did not get that far
         return None
     return verdict if verdict in VERDICTS else None

@@ -16,7 +16,7 @@ import tempfile
 from collections import deque
 from pathlib import Path
 
-from . import artifacts, data, data_remote, git, progress
+from . import data, data_remote, git, progress, records
 from .errors import DataError, ModelError
 from .settings import Params
 
@@ -97,10 +97,10 @@ def usable_cache(cached: Path | None, sha: str) -> tuple[bool, str]:
     """Whether the cached model folder is the champion of commit `sha`, and if not, why."""
     if cached is None:
         return False, ""
-    if not (cached / artifacts.METRICS_FILE).is_file():
+    if not (cached / records.METRICS_FILE).is_file():
         return False, f"no cached champion for {sha[:12]} (main's release job had not stored one)"
     try:
-        trained_at = artifacts.read_training_record(cached)["git"]
+        trained_at = records.read_training_record(cached)["git"]
     except ModelError as err:
         return False, f"the cached champion was unreadable ({err})"
     if trained_at.get("commit") != sha or trained_at.get("dirty") is not False:

@@ -1,6 +1,6 @@
 """The BentoML service: the model `build` stored, behind one batchable prediction API.
 
-Requests are lists of records whose fields and checks come from schema.py (records.py), so a bad
+Requests are lists of records whose fields and checks come from schema.py (payloads.py), so a bad
 payload gets HTTP 400 naming the field before it reaches the model. Concurrent requests are
 merged into one model call (adaptive batching): a scikit-learn pipeline costs about the same for
 1 row as for 64, so batching is where throughput comes from. A body that is not JSON (415) or is
@@ -8,7 +8,8 @@ larger than MAX_RECORDS records can be (413) is refused before it is read; a bad
 BentoML reads it, with at most MAX_ERRORS errors listed. Each refusal is one INFO log line naming
 fields, never values. `/healthz`, `/livez`, `/readyz` and `/metrics` (Prometheus) are BentoML's own.
 
-Run it with `{{ cookiecutter.project_slug }} serve`; package it with `{{ cookiecutter.project_slug }} build`.
+Run it with `{{ cookiecutter.project_slug }} serve`;
+package it with `{{ cookiecutter.project_slug }} build`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from pydantic_core import from_json  # noqa: E402
 from . import models, schema  # noqa: E402
 from .errors import ProjectError  # noqa: E402
 from .models import BENTO_NAME, MODEL_NAME, SERVING_FILE  # noqa: E402
-from .records import MAX_RECORDS, Prediction, body_limit, record_model  # noqa: E402
+from .payloads import MAX_RECORDS, Prediction, body_limit, record_model  # noqa: E402
 
 # Which stored model to serve: `serve` and `build` set the tag they stored; a bento pins it.
 MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
