@@ -225,7 +225,7 @@ def test_scikit_learn_metrics_by_name_take_the_general_path(case):
             expected = oracle(y.iloc[repeated].to_numpy(), preds.iloc[repeated].reset_index(drop=True))
             assert values[metric][b] == pytest.approx(expected, abs=1e-12), (metric, b)
     for metric in oracles:  # errors are reported positive, smaller is better
-        assert evaluation.find(metric, "classification" if classes else "regression").direction == (
+        assert evaluation.metric(metric, "classification" if classes else "regression").direction == (
             -1 if metric in {"brier_score", "mean_absolute_percentage_error", "median_absolute_error"} else 1
         )
 

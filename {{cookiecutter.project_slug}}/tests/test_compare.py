@@ -96,7 +96,7 @@ def test_clearly_better_challenger(params, holdout, trained, good, tmp_path):
     assert record["verdict"] == "better"
     assert "## ✅ Model review: better" in comment
     assert "the interval excludes 0 on the better side" in comment
-    label = evaluation.label(params.train.primary_metric)
+    label = evaluation.metric_label(params.train.primary_metric)
     assert f"| **{label}** (primary) |" in comment and "▲ better" in comment
     # At a glance: the interval plot puts the primary metric right of 0, and both models' curves follow.
     plot = comment.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
@@ -113,7 +113,9 @@ def test_clearly_worse_challenger_fails_with_the_rule_named(params, holdout, tra
     )
     assert record["verdict"] == "worse"
     assert "## ❌ Model review: worse" in comment
-    tolerance = pr_comment.tolerance_text(record["gate"], evaluation.label(params.train.primary_metric))
+    tolerance = pr_comment.tolerance_text(
+        record["gate"], evaluation.metric_label(params.train.primary_metric)
+    )
     assert f"worse than the tolerance of {tolerance}, so this check fails" in comment
 
 
@@ -247,7 +249,7 @@ def test_undefined_metric_is_named_not_a_crash(params, holdout, trained, predict
     )
     undefined = [d["metric"] for d in record["metrics"] if d["delta"] is None]
     assert undefined, record["metrics"]
-    assert "Undefined on this holdout: " + ", ".join(evaluation.label(m) for m in undefined) in comment
+    assert "Undefined on this holdout: " + ", ".join(evaluation.metric_label(m) for m in undefined) in comment
 
 
 def test_comment_stays_under_githubs_limit(params, holdout, trained, predictions, tmp_path):
@@ -406,7 +408,9 @@ def test_comment_shows_no_skill_and_the_decision_threshold(params, holdout, trai
     assert "| metric | champion (base) | challenger (this PR) | Δ | 95% CI of Δ | | no skill |" in comment
     assert sorted(record["no_skill"]) == sorted(params.metrics)
     primary = params.train.primary_metric
-    row = next(line for line in comment.splitlines() if line.startswith(f"| **{evaluation.label(primary)}**"))
+    row = next(
+        line for line in comment.splitlines() if line.startswith(f"| **{evaluation.metric_label(primary)}**")
+    )
     assert row.endswith(f" | {pr_comment.number(record['no_skill'][primary])} |")
     no_skill_cv = metrics["no_skill"]["cv"]
     assert f"| _no skill (baseline)_ | {no_skill_cv['mean']:.4f} ± {no_skill_cv['std']:.4f} | |" in comment

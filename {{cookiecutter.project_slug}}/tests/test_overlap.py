@@ -35,20 +35,20 @@ TRAINED = np.array([True, True, True, False])  # the champion held out row 4
 def test_rows_the_champion_trained_on_are_left_out():
     head = BASE.copy()
     moved = np.array([True, False, False, True])  # a new salt put rows 1 and 4 in the holdout
-    found = overlap.find(BASE, TRAINED, head, moved, keys=[[]])
+    found = overlap.measure(BASE, TRAINED, head, moved, keys=[[]])
     assert found.keep.tolist() == [False, True]  # row 1 was trained on; row 4 was not
     assert found.left_out == {"same row": 1, "same key": 0, "edited row": 0}
 
 
 def test_appended_rows_are_all_kept():
     head = pd.concat([BASE, table([(5, "e", 1), (6, "f", 0)])], ignore_index=True)
-    found = overlap.find(BASE, TRAINED, head, np.array([0, 0, 0, 1, 1, 1], bool), keys=[[]])
+    found = overlap.measure(BASE, TRAINED, head, np.array([0, 0, 0, 1, 1, 1], bool), keys=[[]])
     assert found.keep.all() and sum(found.left_out.values()) == 0
 
 
 def test_a_row_with_the_same_key_but_new_values_is_left_out():
     head = table([(1, "a", 1), (2, "b", 1), (3, "c", 0), (4, "d", 1)])  # row 1 relabelled
-    found = overlap.find(BASE, TRAINED, head, np.array([1, 0, 0, 1], bool), keys=[["id"]])
+    found = overlap.measure(BASE, TRAINED, head, np.array([1, 0, 0, 1], bool), keys=[["id"]])
     assert found.keep.tolist() == [False, True]
     assert found.left_out["same key"] == 1
 
@@ -56,24 +56,24 @@ def test_a_row_with_the_same_key_but_new_values_is_left_out():
 def test_an_edited_row_without_a_key_is_followed_through_the_diff():
     """Without a key a row's identity is its content: an edit makes a 'new' row the champion saw."""
     head = table([(1, "a", 0), (2, "B", 1), (3, "c", 0), (4, "d", 1), (5, "e", 0)])  # row 2 edited, 5 added
-    found = overlap.find(BASE, TRAINED, head, np.array([0, 1, 0, 1, 1], bool), keys=[[]])
+    found = overlap.measure(BASE, TRAINED, head, np.array([0, 1, 0, 1, 1], bool), keys=[[]])
     assert found.keep.tolist() == [False, True, True]
     assert found.left_out == {"same row": 0, "same key": 0, "edited row": 1}
 
 
 def test_a_new_column_still_matches_rows_on_the_columns_both_files_have():
     head = BASE.assign(z="1")
-    found = overlap.find(BASE, TRAINED, head, np.array([1, 1, 0, 0], bool), keys=[[]])
+    found = overlap.measure(BASE, TRAINED, head, np.array([1, 1, 0, 0], bool), keys=[[]])
     assert found.keep.tolist() == [False, False]
 
 
 def test_without_a_record_of_trained_rows_every_base_row_counts():
-    found = overlap.find(BASE, None, BASE, np.array([0, 0, 0, 1], bool), keys=[[]])
+    found = overlap.measure(BASE, None, BASE, np.array([0, 0, 0, 1], bool), keys=[[]])
     assert found.keep.tolist() == [False] and not found.trained_rows_known
 
 
 def test_a_record_of_another_file_is_not_trusted():
-    found = overlap.find(BASE, np.array([False]), BASE, np.array([0, 0, 0, 1], bool), keys=[[]])
+    found = overlap.measure(BASE, np.array([False]), BASE, np.array([0, 0, 0, 1], bool), keys=[[]])
     assert found.keep.tolist() == [False]
 
 
@@ -165,6 +165,6 @@ def test_a_relative_tolerance_is_applied_to_the_champion_and_named(own_project, 
     record, comment = review_pr(own_project, tmp_path, changes, {**changes, "split": {"salt": "s2"}})
     champion = record["metrics"][0]["champion"]
     assert record["gate"]["allowed_loss"] == pytest.approx(abs(champion) / 2)
-    label = evaluation.label(record["primary_metric"])
+    label = evaluation.metric_label(record["primary_metric"])
     assert f"50% of the champion's {label} ({abs(champion) / 2:.4g})" in comment
     assert json.loads(json.dumps(record))  # comparison.json stays plain JSON

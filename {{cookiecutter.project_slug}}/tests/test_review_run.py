@@ -95,7 +95,7 @@ def test_a_failed_api_call_names_the_route_and_what_github_said(monkeypatch):
 
     monkeypatch.setattr(github_setup, "gh", refuse)
     with pytest.raises(errors.ProjectError) as refused:
-        review_run.find("acme/model", "m" * 40)
+        review_run.merged_review("acme/model", "m" * 40)
     assert (
         str(refused.value) == f"gh api repos/acme/model/commits/{'m' * 40}/pulls failed: Not Found (HTTP 404)"
     )

@@ -155,7 +155,7 @@ class _Scorer:
         _check(y, preds, self.metrics, classes, positive)
         self.rows = len(y)
         data = self.data = (y, preds.reset_index(drop=True), classes, positive)
-        self.how = {m: evaluation.find(m, _task(classes)).vectorised for m in self.metrics}
+        self.how = {m: evaluation.metric(m, _task(classes)).vectorised for m in self.metrics}
         self.general = [m for m, how in self.how.items() if how is None]
         self.prepared = {m: how.prepare(*data) for m, how in self.how.items() if isinstance(how, FromCounts)}
         self.sums = _ColumnSums(_summed_columns(_task(classes)), data)
@@ -179,7 +179,7 @@ class _Scorer:
         draws = [np.repeat(rows, column.astype(int)) for column in counts.T]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are NaN, not warnings
-            return evaluation.find(metric, _task(self.data[2])).on_rows(*self.data, draws)
+            return evaluation.metric(metric, _task(self.data[2])).on_rows(*self.data, draws)
 
     def full(self) -> dict[str, float | None]:
         """Each metric on the whole holdout, None when undefined."""
@@ -227,7 +227,7 @@ def _check(y: np.ndarray, preds: pd.DataFrame, metrics: list[str], classes: list
     if not len(y) or len(preds) != len(y):
         raise ValueError(f"need a non-empty holdout and a prediction per row, got {len(y)} and {len(preds)}")
     for metric in metrics:
-        evaluation.find(metric, _task(classes))  # ValueError: unknown, or not for this task
+        evaluation.metric(metric, _task(classes))  # ValueError: unknown, or not for this task
     if len(classes) == 2 and positive not in classes:
         raise ValueError(f"binary classification needs a positive class among {classes}, got {positive!r}")
 

@@ -151,12 +151,12 @@ def distribution(name: str, reference: pd.Series, current: pd.Series, numeric: b
         counts = [shares(side.to_numpy(dtype=float), edges) for side in (reference, current)]
     else:
         categories = category_order(reference, current)
-        names = [label(c, min(18, AXIS_CHARACTERS // len(categories))) for c in categories]
+        names = [mermaid_text(c, min(18, AXIS_CHARACTERS // len(categories))) for c in categories]
         counts = [category_shares(side, categories) for side in (reference, current)]
     lines = [series("reference", counts[0], "bar"), series("current", counts[1])]
     return chart(
-        f"{label(name, 40)}: reference vs current",
-        {"label": label(name, 40), "ticks": names},
+        f"{mermaid_text(name, 40)}: reference vs current",
+        {"label": mermaid_text(name, 40), "ticks": names},
         {"label": "% of rows", "range": [0, nice_top(lines)]},
         lines,
     )
@@ -170,7 +170,7 @@ def category_order(reference: pd.Series, current: pd.Series) -> list:
     room for fewer); the rest are summed as '(other)'."""
     share = pd.concat([reference.value_counts(normalize=True), current.value_counts(normalize=True)], axis=1)
     ranked = share.fillna(0).max(axis=1).sort_values(ascending=False, kind="stable").index.tolist()
-    longest = max((len(label(c)) for c in ranked), default=1)
+    longest = max((len(mermaid_text(c)) for c in ranked), default=1)
     room = min(BINS, AXIS_CHARACTERS // min(longest, NAME_CHARACTERS))
     return ranked if len(ranked) <= room else [*ranked[: room - 1], OTHER]
 
@@ -265,7 +265,7 @@ def short(value: float) -> str:
     return f"{value:.3g}"
 
 
-def label(value, width: int = 18) -> str:
+def mermaid_text(value, width: int = 18) -> str:
     """Text safe inside a Mermaid string: no quotes, brackets or line breaks, and short."""
     text = " ".join(str(value).replace('"', "'").replace("[", "(").replace("]", ")").split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -291,9 +291,9 @@ def mermaid(spec: dict) -> str:
     x, y = spec["x"], spec["y"]
     if "ticks" in x:
         ticks = ", ".join(f'"{t}"' for t in x["ticks"])
-        x_axis = f'x-axis "{label(x["label"], 60)}" [{ticks}]'
+        x_axis = f'x-axis "{mermaid_text(x["label"], 60)}" [{ticks}]'
     else:
-        x_axis = f'x-axis "{label(x["label"], 60)}" {x["range"][0]} --> {x["range"][1]}'
+        x_axis = f'x-axis "{mermaid_text(x["label"], 60)}" {x["range"][0]} --> {x["range"][1]}'
     lines = [
         "```mermaid",
         "---",
@@ -306,9 +306,9 @@ def mermaid(spec: dict) -> str:
         f'      plotColorPalette: "{palette}"',
         "---",
         "xychart-beta",
-        f'  title "{label(spec["title"], 60)}"',
+        f'  title "{mermaid_text(spec["title"], 60)}"',
         f"  {x_axis}",
-        f'  y-axis "{label(y["label"], 60)}" {figure(y["range"][0])} --> {figure(y["range"][1])}',
+        f'  y-axis "{mermaid_text(y["label"], 60)}" {figure(y["range"][0])} --> {figure(y["range"][1])}',
         *(f"  {s['kind']} [{', '.join(map(figure, s['values']))}]" for s in spec["series"]),
         "```",
     ]

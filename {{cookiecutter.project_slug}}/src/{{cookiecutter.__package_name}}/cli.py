@@ -443,7 +443,7 @@ def find_review(repo: str, commit: str) -> None:
     """
     from . import reports, review_run
 
-    found = review_run.find(repo, commit)
+    found = review_run.merged_review(repo, commit)
     reports.set_outputs(
         pr=found["pr"] or "", **{"run-id": found["run_id"] or ""}, conclusion=found["conclusion"] or ""
     )

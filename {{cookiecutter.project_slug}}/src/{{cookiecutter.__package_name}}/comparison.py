@@ -224,7 +224,7 @@ def unseen_by_champion(
         raise DataError(f"the holdout file has {rows} rows, but the head's split gives {in_holdout.sum()}")
     keys = [list(params.data.row_key), list(base_files["params"]["data"].get("row_key") or [])]
     trained = overlap.read_trained_rows(champion["model"])
-    return overlap.find(base_files["data"], trained, head, in_holdout, keys)
+    return overlap.measure(base_files["data"], trained, head, in_holdout, keys)
 
 
 def diagnostics(y: pd.Series, champion: pd.DataFrame | None, challenger: pd.DataFrame, classes: list) -> dict:

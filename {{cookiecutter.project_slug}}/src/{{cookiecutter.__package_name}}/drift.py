@@ -118,7 +118,7 @@ def check(params: Params, out: Path) -> dict:
     if current_raw.empty:
         setup = params.drift.source.model_dump()
         record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
-        return publish({**record, "addable_rows": 0}, params, out, intake="")
+        return write_results({**record, "addable_rows": 0}, params, out, intake="")
     size, seed = params.drift.sample_size, params.drift.seed
     with progress.step("Validating the current rows against the schema") as note:
         current, failures, valid = usable_sample(current_raw, source, size, seed)
@@ -161,10 +161,10 @@ def check(params: Params, out: Path) -> dict:
             **result,
             "charts": distributions(reference_sample, current, result["columns"]),
         }
-    return publish(record, params, out, intake=retraining.explain(params, found, source, done=False))
+    return write_results(record, params, out, intake=retraining.explain(params, found, source, done=False))
 
 
-def publish(record: dict, params: Params, out: Path, intake: str) -> dict:
+def write_results(record: dict, params: Params, out: Path, intake: str) -> dict:
     """Write drift.json and summary.md (also the GitHub job summary)."""
     out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / "drift.json", record)

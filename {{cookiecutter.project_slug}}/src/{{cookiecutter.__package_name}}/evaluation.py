@@ -278,7 +278,7 @@ DEFAULTS = {task: [m.name for m in BUILT_IN.values() if m.task == task] for task
 PRIMARY = {"classification": "roc_auc", "regression": "rmse"}
 
 
-def find(name: str, task: str) -> Metric:
+def metric(name: str, task: str) -> Metric:
     """The metric called `name` for `task`; ValueError naming the choices when there is none."""
     metric = _lookup(name)
     if metric is None:
@@ -394,7 +394,7 @@ def direction(name: str) -> int:
     return _entry(name).direction
 
 
-def label(name: str) -> str:
+def metric_label(name: str) -> str:
     return _entry(name).label
 
 

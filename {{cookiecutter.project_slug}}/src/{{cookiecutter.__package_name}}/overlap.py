@@ -50,7 +50,7 @@ def read_trained_rows(model_dir: Path) -> np.ndarray | None:
         return saved["trained"]
 
 
-def find(
+def measure(
     base: pd.DataFrame,
     base_trained: np.ndarray | None,
     head: pd.DataFrame,

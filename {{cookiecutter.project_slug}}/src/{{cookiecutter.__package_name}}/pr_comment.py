@@ -50,7 +50,7 @@ def sentence(record: dict) -> str:
     if record["verdict"] in ABSOLUTE:
         return sentence_alone(record)
     primary = record["metrics"][0]
-    label, level = evaluation.label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
+    label, level = evaluation.metric_label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
     if primary["delta"] is None:
         return f"{label} is undefined on this holdout for a model: no verdict on it, so the check passes."
     change = (
@@ -74,7 +74,7 @@ def sentence(record: dict) -> str:
 def sentence_alone(record: dict) -> str:
     """Why there is no paired verdict, and whether the check passes; then the challenger's own value."""
     primary = record["metrics"][0]
-    label, level = evaluation.label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
+    label, level = evaluation.metric_label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
     status = record["champion"]["status"]
     alone = (
         f"The challenger's {label} on the whole holdout is {number(primary['challenger'])} ({level} CI "
@@ -243,7 +243,7 @@ def render_comment(record: dict, omit: set[str]) -> str:
     alone = record["verdict"] in ABSOLUTE
     rows = [
         {
-            "label": evaluation.label(d["metric"]),
+            "label": evaluation.metric_label(d["metric"]),
             "champion": "-" if d["champion"] is None and alone else number(d["champion"]),
             "challenger": number(d["challenger"]),
             "delta": "-" if alone else number(d["delta"], True),
@@ -268,13 +268,13 @@ def render_comment(record: dict, omit: set[str]) -> str:
         level=level,
         metrics=rows,
         undefined=[
-            evaluation.label(d["metric"])
+            evaluation.metric_label(d["metric"])
             for d in record["metrics"]
             if d["challenger"] is None or (not alone and d["delta"] is None)
         ],
         cv={
             "scope": records.cv_scope(cv, record["challenger"]["train_rows"]),
-            "metric_label": evaluation.label(cv["metric"]),
+            "metric_label": evaluation.metric_label(cv["metric"]),
             "leaderboard": [
                 {"candidate": r["candidate"], "score": f"{r['mean']:.4f} ± {r['std']:.4f}"}
                 for r in cv["leaderboard"]
@@ -308,21 +308,23 @@ def decision_line(record: dict) -> str | None:
         return "0.5 (the estimator's default)" if threshold is None else f"{threshold:.2f}"
 
     tuned = challenger.get("threshold_maximises")
-    how = f", chosen to maximise {evaluation.label(tuned)} across the folds" if tuned else ""
+    how = f", chosen to maximise {evaluation.metric_label(tuned)} across the folds" if tuned else ""
     line = (
         f"Decision threshold: the challenger predicts `{challenger['positive_class']}` from a probability "
         f"of {at(challenger['threshold'])}{how}"
     )
     if record["champion"]["status"]["status"] == "ok":
         line += f"; the champion from {at(record['champion'].get('threshold'))}"
-    moved = [evaluation.label(d["metric"]) for d in record["metrics"] if evaluation.uses_labels(d["metric"])]
+    moved = [
+        evaluation.metric_label(d["metric"]) for d in record["metrics"] if evaluation.uses_labels(d["metric"])
+    ]
     return line + (f". It moves {', '.join(moved)}." if moved else ".")
 
 
 def interval_rows(record: dict) -> str:
     """The metrics' Δ and intervals as a text plot; the primary metric shows the gate's tolerance."""
     rows = [
-        {**d, "label": evaluation.label(d["metric"]), "direction": record["direction"][d["metric"]]}
+        {**d, "label": evaluation.metric_label(d["metric"]), "direction": record["direction"][d["metric"]]}
         for d in record["metrics"]
     ]
     rows[0]["tolerance"] = record["gate"]["allowed_loss"]

@@ -1,7 +1,10 @@
-"""Markdown for people: validation reports (and later PR comments, model cards, drift summaries).
+"""Markdown for people, and where it goes.
 
-One Jinja2 template per report under `templates/`; the same markdown goes to the
-terminal, to files, and to the GitHub job summary.
+Every report is a Jinja2 template under `templates/` rendered by `render`: the validation report
+(here), the PR comment (pr_comment.py), the model card (model_card.py), the drift summary
+(drift.py), the retraining PR's body (retraining.py) and an inferred schema.py (schema_inference.py).
+`publish` writes one to a file and to the GitHub job summary; `set_outputs` and `links` are the
+other two ends of a step: its outputs and the links to its run.
 """
 
 from __future__ import annotations

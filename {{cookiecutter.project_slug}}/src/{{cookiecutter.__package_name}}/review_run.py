@@ -69,7 +69,7 @@ def own_review(pull: dict, runs: list[dict]) -> dict:
     return {"run_id": chosen["id"], "conclusion": chosen["conclusion"], "why": why}
 
 
-def find(repo: str, sha: str) -> dict:
+def merged_review(repo: str, sha: str) -> dict:
     """The merged pull request of commit `sha` and its own review, through `gh api`."""
     pull = merged_pull(gh_api(f"repos/{repo}/commits/{sha}/pulls"), sha)
     if pull is None:

@@ -201,7 +201,7 @@ class Params(Strict):
     def _known_metrics(cls, names: list[str], info: ValidationInfo) -> list[str]:
         if "task" in info.data:  # else the task's own error says what is wrong
             for name in names:
-                evaluation.find(name, info.data["task"])  # ValueError naming the metric and the choices
+                evaluation.metric(name, info.data["task"])  # ValueError naming the metric and the choices
         return names
 
     @property
@@ -229,7 +229,10 @@ class Params(Strict):
         threshold = self.train.threshold
         if self.task == "regression" and threshold is not None:
             raise ValueError("train.threshold only applies to classification; remove it")
-        if isinstance(threshold, Maximise) and not evaluation.find(threshold.maximise, self.task).uses_labels:
+        if (
+            isinstance(threshold, Maximise)
+            and not evaluation.metric(threshold.maximise, self.task).uses_labels
+        ):
             raise ValueError(
                 f"train.threshold.maximise: {threshold.maximise!r} does not use predicted classes, so "
                 "no threshold changes it; use e.g. f1, recall or balanced_accuracy"
