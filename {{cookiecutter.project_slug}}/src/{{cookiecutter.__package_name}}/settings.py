@@ -174,6 +174,26 @@ class Drift(Strict):
     per_column_threshold: dict[Name, float] = Field(default_factory=dict)
 
 
+class Labels(Strict):
+    query: Name = Field(
+        description="SQL on drift.source's database returning the outcomes: prediction_id (or the "
+        "data.row_key columns) and the target; joined to the current rows in the database"
+    )
+
+
+class Monitor(Strict):
+    """Model quality over time, in the scheduled check: the deployed model scored on labelled rows."""
+
+    window: Literal["day", "week", "month"] = Field(
+        description="quality is scored per window of the log's logged_at (or data.time_column for files)"
+    )
+    windows: int = Field(ge=1, le=1000, description="how many of the latest windows are scored")
+    min_rows: int = Field(ge=1, description="fewer labelled rows in a window: 'too few labels', not judged")
+    labels: Labels | None = Field(
+        default=None, description="outcomes kept in a table of your own; null: the target column"
+    )
+
+
 class PredictionLogging(Strict):
     url_env: Name = Field(description="environment variable holding the SQLAlchemy URL (a secret)")
     table: Name = Field(description="the table to append to; the drift job's SQL source can read it")
@@ -193,6 +213,7 @@ class Params(Strict):
     metrics: list[Name] = Field(min_length=1)
     gate: Gate
     drift: Drift
+    monitor: Monitor
     serving: Serving
     _file: Path = PrivateAttr(default=Path("params.yaml"))
 
