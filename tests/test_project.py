@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from harness.project import UV, bake, cli, git_init, python, run
+from harness.project import SLUG, UV, bake, cli, git_init, python, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier2]
 LATER = {"classification": "data/later/bank-marketing.csv", "regression": "data/later/bike-sharing-hour.csv"}
@@ -44,6 +44,24 @@ def test_own_test_suite_passes(installed):
         pytest.skip("the default bake's suite runs in ci.yml under act (tests/test_ci_workflow.py)")
     out = run([UV, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider"], project).stdout
     assert " passed" in out and "failed" not in out
+
+
+def test_types_check(installed, tmp_path):
+    """mypy, as the project's pre-commit hook runs it (strict on the records): clean for each task's
+    schema.py (the default bake's hook also runs in ci.yml under act)."""
+    project, _ = installed
+    out = run([UV, "run", "--locked", "mypy"], project).stdout
+    assert out.startswith("Success: no issues found"), out
+    # It reads the records' types: a misspelt key deep in comparison.json's record is an error.
+    package = SLUG.replace("-", "_")
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        f"from {package}.records import ComparisonRecord\n"
+        "def champion_state(record: ComparisonRecord) -> str:\n"
+        "    return record['champion']['status']['stauts']\n"
+    )
+    typo = run([UV, "run", "--locked", "mypy", str(probe)], project, check=False)
+    assert typo.returncode == 1 and '"Status" has no key "stauts"' in typo.stdout, typo.stdout
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def regression_case(n: int = 600, noise: float = 1.0, seed: int = 2):
 def paired(y, champion, challenger, classes=(), positive=None, metrics=CLASSIFICATION, **stats) -> dict:
     """paired_bootstrap's results by metric name."""
     diffs = bootstrap.paired_bootstrap(y, champion, challenger, metrics, classes, positive, **(STATS | stats))
-    return {diff.metric: diff for diff in diffs}
+    return {diff["metric"]: diff for diff in diffs}
 
 
 CASES = {
@@ -114,9 +114,9 @@ def test_identical_predictions_differ_by_exactly_zero(case):
     make, metrics = CASES[case]
     y, preds, classes, positive = make()
     for diff in bootstrap.paired_bootstrap(y, preds, preds.copy(), metrics, classes, positive, **STATS):
-        assert (diff.delta, diff.low, diff.high) == (0.0, 0.0, 0.0), diff
-        assert diff.champion == diff.challenger is not None
-        assert diff.undefined_share == 0.0
+        assert (diff["delta"], diff["low"], diff["high"]) == (0.0, 0.0, 0.0), diff
+        assert diff["champion"] == diff["challenger"] is not None
+        assert diff["undefined_share"] == 0.0
 
 
 def test_clearly_better_classifier_has_an_interval_on_the_right_side():
@@ -124,9 +124,9 @@ def test_clearly_better_classifier_has_an_interval_on_the_right_side():
     _, challenger, _, _ = binary_case(skill=3.0)  # same labels (same seed), far better scores
     diffs = paired(y, champion, challenger, classes, positive)
     for metric in ("accuracy", "roc_auc"):
-        assert 0 < diffs[metric].low <= diffs[metric].delta <= diffs[metric].high, diffs[metric]
-    assert diffs["log_loss"].low <= diffs["log_loss"].delta <= diffs["log_loss"].high < 0
-    assert diffs["accuracy"].delta == pytest.approx(
+        assert 0 < diffs[metric]["low"] <= diffs[metric]["delta"] <= diffs[metric]["high"], diffs[metric]
+    assert diffs["log_loss"]["low"] <= diffs["log_loss"]["delta"] <= diffs["log_loss"]["high"] < 0
+    assert diffs["accuracy"]["delta"] == pytest.approx(
         evaluation.score("accuracy", y, challenger) - evaluation.score("accuracy", y, champion)
     )
 
@@ -135,8 +135,8 @@ def test_clearly_better_regressor_has_an_interval_below_zero_for_rmse():
     y, champion, _, _ = regression_case(noise=5.0)
     challenger = pd.DataFrame({"prediction": y + np.random.default_rng(4).normal(0, 1.0, len(y))})
     diffs = paired(y, champion, challenger, metrics=REGRESSION)
-    assert diffs["rmse"].high < 0 and diffs["mae"].high < 0
-    assert diffs["r2"].low > 0
+    assert diffs["rmse"]["high"] < 0 and diffs["mae"]["high"] < 0
+    assert diffs["r2"]["low"] > 0
 
 
 def test_same_seed_same_result_other_seed_other_result():
@@ -144,7 +144,8 @@ def test_same_seed_same_result_other_seed_other_result():
     _, challenger, _, _ = binary_case(skill=1.0)
     run = [paired(y, champion, challenger, classes, positive, seed=seed) for seed in (1, 1, 2)]
     assert run[0] == run[1]
-    assert [(d.low, d.high) for d in run[0].values()] != [(d.low, d.high) for d in run[2].values()]
+    intervals = [[(d["low"], d["high"]) for d in diffs.values()] for diffs in run]
+    assert intervals[0] != intervals[2]
 
 
 def test_chunking_does_not_change_the_result(monkeypatch):
@@ -162,10 +163,10 @@ def test_single_class_holdout_gives_no_roc_auc_and_no_error():
     y, preds = y[keep], preds[keep]
     diffs = paired(y, preds, preds, classes, positive)
     auc = diffs["roc_auc"]
-    assert (auc.champion, auc.challenger, auc.delta, auc.low, auc.high) == (None,) * 5
-    assert auc.undefined_share == 1.0
-    assert diffs["accuracy"].delta == 0.0 and diffs["log_loss"].low == 0.0
-    assert diffs["precision"].champion == evaluation.score("precision", y, preds, classes, positive)
+    assert (auc["champion"], auc["challenger"], auc["delta"], auc["low"], auc["high"]) == (None,) * 5
+    assert auc["undefined_share"] == 1.0
+    assert diffs["accuracy"]["delta"] == 0.0 and diffs["log_loss"]["low"] == 0.0
+    assert diffs["precision"]["champion"] == evaluation.score("precision", y, preds, classes, positive)
 
 
 def test_resamples_missing_a_class_are_left_out_of_the_interval():
@@ -175,9 +176,9 @@ def test_resamples_missing_a_class_are_left_out_of_the_interval():
     champion = pd.DataFrame({"prediction": ["no"] * 4, "proba_no": 1 - p_yes, "proba_yes": p_yes})
     challenger = champion.assign(proba_no=[0.1, 0.5, 0.7, 0.8], proba_yes=[0.9, 0.5, 0.3, 0.2])
     (auc,) = bootstrap.paired_bootstrap(y, champion, challenger, ["roc_auc"], ["no", "yes"], "yes", **STATS)
-    assert 0.2 < auc.undefined_share < 0.5
-    assert (auc.champion, auc.challenger) == (pytest.approx(2 / 3), 1.0)
-    assert auc.low is not None and auc.low <= auc.high
+    assert 0.2 < auc["undefined_share"] < 0.5
+    assert (auc["champion"], auc["challenger"]) == (pytest.approx(2 / 3), 1.0)
+    assert auc["low"] is not None and auc["low"] <= auc["high"]
 
 
 def test_absolute_bootstrap_brackets_the_holdout_value():
@@ -236,9 +237,9 @@ def test_general_metrics_are_paired_like_the_fast_ones():
     metrics = ["roc_auc", "average_precision", "balanced_accuracy"]
     diffs = paired(y, champion, challenger, classes, positive, metrics=metrics)
     for metric in metrics:
-        assert 0 < diffs[metric].low <= diffs[metric].delta <= diffs[metric].high, diffs[metric]
+        assert 0 < diffs[metric]["low"] <= diffs[metric]["delta"] <= diffs[metric]["high"], diffs[metric]
     same = paired(y, champion, champion.copy(), classes, positive, metrics=metrics)
-    assert all((d.delta, d.low, d.high) == (0.0, 0.0, 0.0) for d in same.values())
+    assert all((d["delta"], d["low"], d["high"]) == (0.0, 0.0, 0.0) for d in same.values())
 
 
 # Each true-class probability's -ln is a short binary fraction (1/2, 9/16, 1, 2; each double is within
@@ -296,9 +297,9 @@ def test_built_in_metrics_give_the_digits_they_gave_before():
         new = exact_case(task, seeds[task] + 1)[1]
         stats = {"resamples": 200, "confidence": 0.9, "seed": 7}
         (diff,) = bootstrap.paired_bootstrap(y, old, new, [metric], classes, positive, **stats)
-        got = (diff.champion, diff.challenger, diff.low, diff.high)
+        got = (diff["champion"], diff["challenger"], diff["low"], diff["high"])
         assert got == (champion, challenger, low, high), line
-        assert diff.delta == challenger - champion
+        assert diff["delta"] == challenger - champion
 
 
 @pytest.mark.parametrize("case", CASES)

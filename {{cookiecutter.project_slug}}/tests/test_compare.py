@@ -17,7 +17,6 @@ import pytest
 from support import explain, invoke
 
 from {{ cookiecutter.__package_name }} import (
-    bootstrap,
     changes,
     comparison,
     evaluation,
@@ -121,7 +120,15 @@ def test_clearly_worse_challenger_fails_with_the_rule_named(params, holdout, tra
 
 def test_tolerance_is_respected():
     """A regression the interval is sure of, but smaller than the tolerance, does not fail."""
-    diff = bootstrap.MetricDiff("roc_auc", 0.80, 0.79, -0.01, -0.015, -0.005, 0.0)
+    diff = records.MetricDiff(
+        metric="roc_auc",
+        champion=0.80,
+        challenger=0.79,
+        delta=-0.01,
+        low=-0.015,
+        high=-0.005,
+        undefined_share=0.0,
+    )
     assert comparison.verdict(diff, direction=1, tolerance=0.02) == "no significant change"
     assert comparison.verdict(diff, direction=1, tolerance=0.001) == "worse"
     # For a metric where lower is better, the same numbers are an improvement.
@@ -179,7 +186,7 @@ def test_rows_the_champions_schema_refuses_are_left_out_and_counted(
     refused = [0, 5, 9]
     champion = side(tmp_path / "a", trained, predictions.drop(index=refused))
     checks = [{"column": "job", "check": "isin(['admin', ...])", "count": 3}]
-    (champion / review.REFUSED).write_text(json.dumps({"rows": refused, "checks": checks}))
+    (champion / records.REFUSED_FILE).write_text(json.dumps({"rows": refused, "checks": checks}))
     record, comment = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
 
     # The same model on both sides: a zero difference proves each prediction met its own row.
@@ -196,7 +203,7 @@ def test_a_champion_that_refuses_too_many_rows_is_not_comparable(
     keep = params.gate.min_rows - 1
     champion = side(tmp_path / "a", trained, predictions.head(keep))
     refused = list(range(keep, len(predictions)))
-    (champion / review.REFUSED).write_text(json.dumps({"rows": refused, "checks": []}))
+    (champion / records.REFUSED_FILE).write_text(json.dumps({"rows": refused, "checks": []}))
     record, _ = run_compare(params, holdout, champion, side(tmp_path / "b", trained, predictions))
     assert record["verdict"] == "not comparable"
 

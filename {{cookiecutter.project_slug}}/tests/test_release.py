@@ -15,9 +15,9 @@ from {{ cookiecutter.__package_name }} import data, errors, models, payloads, re
 
 
 def write_verdict(reviewed: Path, verdict: str) -> None:
-    """comparison.json as `compare` writes it (the fields the release does not read left empty)."""
-    unread = ("direction", "gate", "champion", "challenger", "holdout", "changes", "diagnostics", "links")
-    record = {"verdict": verdict, "primary_metric": "x", "metrics": [], **{key: {} for key in unread}}
+    """comparison.json with its verdict; the rest, which the release does not read, shaped otherwise (as
+    by another version of the code)."""
+    record = {"verdict": verdict, "primary_metric": "x", "gate": {}, "changes": None}
     (reviewed / "comparison.json").write_text(json.dumps(record))
 
 
@@ -168,6 +168,15 @@ def test_model_card_cli_refuses_a_pr_that_is_not_a_number(project, trained, revi
     assert result.exit_code == 2 and "Invalid value for '--pr'" in result.output
 
 
-def test_a_malformed_review_record_gives_no_verdict_not_a_crash(metrics, reviewed):
-    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "better"}))  # not compare's shape
+@pytest.mark.parametrize(
+    "text", ['{"outcome": "better"}', '{"verdict": ["better"]}', "{not json", '{"verdict": "great"}']
+)
+def test_a_malformed_review_record_gives_no_verdict_not_a_crash(metrics, reviewed, text):
+    (reviewed / "comparison.json").write_text(text)
     assert release.check_review(metrics, reviewed, 12, "success")["verdict"] is None
+
+
+def test_only_the_verdict_of_the_review_record_is_read(metrics, reviewed):
+    """A PR reviewed by an older version of the code (its record shaped otherwise) still has its verdict."""
+    (reviewed / "comparison.json").write_text(json.dumps({"verdict": "better", "holdout": {"rows": 10}}))
+    assert release.check_review(metrics, reviewed, 12, "success")["verdict"] == "better"

@@ -19,30 +19,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from . import evaluation
 from .evaluation import FromCounts, FromSums
+from .records import MetricDiff
 
 # Rows x resamples per chunk. 8 MB float64 matrices stay in cache and below malloc's mmap threshold,
 # so buffers are reused; 5e6 cells (40 MB) measured twice as slow, mostly in page faults.
 MAX_CELLS = 1_000_000
-
-
-@dataclass(frozen=True)
-class MetricDiff:
-    """One metric, champion vs challenger. `delta` is challenger - champion, not direction-adjusted."""
-
-    metric: str
-    champion: float | None  # on the full holdout; None when undefined there
-    challenger: float | None
-    delta: float | None
-    low: float | None  # percentile interval of delta at the requested confidence
-    high: float | None
-    undefined_share: float  # share of resamples where the metric was undefined for either model
 
 
 def paired_bootstrap(
@@ -66,11 +53,19 @@ def paired_bootstrap(
         samples = new[metric] - old[metric]
         before, after = old_full[metric], new_full[metric]
         undefined = float(np.isnan(samples).mean())
-        if before is None or after is None:
-            diffs.append(MetricDiff(metric, before, after, None, None, None, undefined))
-        else:
-            low, high = _interval(samples, confidence)
-            diffs.append(MetricDiff(metric, before, after, after - before, low, high, undefined))
+        low, high = (None, None) if before is None or after is None else _interval(samples, confidence)
+        delta = None if before is None or after is None else after - before
+        diffs.append(
+            MetricDiff(
+                metric=metric,
+                champion=before,
+                challenger=after,
+                delta=delta,
+                low=low,
+                high=high,
+                undefined_share=undefined,
+            )
+        )
     return diffs
 
 
@@ -91,6 +86,27 @@ def absolute_bootstrap(
     (samples,) = _resampled([scorer], resamples, confidence, seed)
     intervals = {m: (None, None) if full[m] is None else _interval(samples[m], confidence) for m in full}
     return {m: (full[m], *intervals[m]) for m in full}
+
+
+def alone(
+    y_true,
+    preds: pd.DataFrame,
+    metrics: Sequence[str],
+    classes: Sequence = (),
+    positive=None,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> list[MetricDiff]:
+    """No champion: the challenger's values and their own intervals, in the comparison's shape."""
+    found = absolute_bootstrap(
+        y_true, preds, metrics, classes, positive, resamples=resamples, confidence=confidence, seed=seed
+    )
+    return [
+        MetricDiff(metric=m, champion=None, challenger=v, delta=None, low=lo, high=hi, undefined_share=0.0)
+        for m, (v, lo, hi) in found.items()
+    ]
 
 
 def metric_values(
@@ -171,6 +187,7 @@ class _Scorer:
         how = self.how[metric]
         if isinstance(how, FromSums):
             return how.finish(*(sums[column] for column in how.columns))
+        assert how is not None  # only metrics with a fast path come here
         return how.finish(self.prepared[metric], counts)
 
     def one_by_one(self, metric: str, counts: np.ndarray) -> np.ndarray:
@@ -179,7 +196,9 @@ class _Scorer:
         draws = [np.repeat(rows, column.astype(int)) for column in counts.T]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # undefined metrics are NaN, not warnings
-            return evaluation.metric(metric, _task(self.data[2])).on_rows(*self.data, draws)
+            on_rows = evaluation.metric(metric, _task(self.data[2])).on_rows
+            assert on_rows is not None  # every metric without a fast path has one
+            return on_rows(*self.data, draws)
 
     def full(self) -> dict[str, float | None]:
         """Each metric on the whole holdout, None when undefined."""

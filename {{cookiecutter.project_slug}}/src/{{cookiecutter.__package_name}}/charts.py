@@ -14,12 +14,14 @@ records that comparison.json and drift.json keep; `mermaid` and `interval_plot` 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from .evaluation import PROBA_PREFIX, proba_columns
+from .records import Axis, Chart, Series
 
 GRID = np.linspace(0.0, 1.0, 21)  # where curves are sampled: enough for a smooth line, small in JSON
 BINS = 15  # histogram bins (about: see trimmed_edges) and, at most, categories per distribution
@@ -38,18 +40,18 @@ LEGEND = {
 }
 
 
-def series(name: str, values, kind: str = "line") -> dict:
+def series(name: str, values: Iterable[float], kind: Literal["line", "bar"] = "line") -> Series:
     return {"name": name, "kind": kind, "values": [round(float(v), 4) for v in values]}
 
 
-def chart(title: str, x: dict, y: dict, lines: list[dict]) -> dict:
+def chart(title: str, x: Axis, y: Axis, lines: list[Series]) -> Chart:
     return {"title": title, "x": x, "y": y, "series": lines}
 
 
 # -- the review: champion vs challenger on the holdout ---------------------------------------
 
 
-def review_charts(y: pd.Series, sides: dict[str, pd.DataFrame], classes: list, positive) -> list[dict]:
+def review_charts(y: pd.Series, sides: dict[str, pd.DataFrame], classes: list, positive) -> list[Chart]:
     """ROC and precision-recall curves (classification), or predicted vs actual and the residuals."""
     if classes:
         scores = {name: class_scores(y, preds, classes, positive) for name, preds in sides.items()}
@@ -75,7 +77,7 @@ def class_scores(y: pd.Series, preds: pd.DataFrame, classes: list, positive):
     return truth, preds[columns].to_numpy(dtype=float).ravel()
 
 
-def roc_chart(scores: dict, positive, classes: list) -> dict:
+def roc_chart(scores: dict, positive, classes: list) -> Chart:
     from sklearn.metrics import roc_curve
 
     lines = []
@@ -91,7 +93,7 @@ def roc_chart(scores: dict, positive, classes: list) -> dict:
     )
 
 
-def precision_recall_chart(scores: dict) -> dict:
+def precision_recall_chart(scores: dict) -> Chart:
     """Interpolated precision: the best precision at this recall or more (the curve's upper envelope)."""
     from sklearn.metrics import precision_recall_curve
 
@@ -107,7 +109,7 @@ def precision_recall_chart(scores: dict) -> dict:
     )
 
 
-def predicted_vs_actual(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> dict:
+def predicted_vs_actual(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> Chart:
     """Mean prediction per slice of the holdout sorted by the actual value (twentieths, or fewer when
     their labels would not fit); the ideal line is y = x."""
     order = np.argsort(actual, kind="stable")
@@ -126,7 +128,7 @@ def predicted_vs_actual(actual: np.ndarray, predicted: dict[str, np.ndarray]) ->
     )
 
 
-def residual_chart(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> dict:
+def residual_chart(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> Chart:
     residuals = {name: p - actual for name, p in predicted.items()}
     edges = trimmed_edges(np.concatenate(list(residuals.values())))
     lines = [series(name, shares(r, edges)) for name, r in residuals.items()]
@@ -141,7 +143,7 @@ def residual_chart(actual: np.ndarray, predicted: dict[str, np.ndarray]) -> dict
 # -- drift: reference vs current, per drifted feature ------------------------------------------
 
 
-def distribution(name: str, reference: pd.Series, current: pd.Series, numeric: bool) -> dict:
+def distribution(name: str, reference: pd.Series, current: pd.Series, numeric: bool) -> Chart:
     """Share of rows per bin (numbers) or per category: bars for the reference, a line for current."""
     reference, current = reference.dropna(), current.dropna()
     pooled = pd.concat([reference, current])
@@ -271,21 +273,21 @@ def mermaid_text(value, width: int = 18) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def value_range(lines: list[dict]) -> list[float]:
+def value_range(lines: list[Series]) -> list[float]:
     values = [v for line in lines for v in line["values"]]
     low, high = min(values), max(values)
     pad = (high - low) * 0.05 or 1.0
     return [float(short(low - pad)), float(short(high + pad))]
 
 
-def nice_top(lines: list[dict]) -> float:
+def nice_top(lines: list[Series]) -> float:
     return float(short(max(max(line["values"]) for line in lines) * 1.1 or 1.0))
 
 
 # -- drawing ----------------------------------------------------------------------------------
 
 
-def mermaid(spec: dict) -> str:
+def mermaid(spec: Chart) -> str:
     """A Mermaid code block; series are drawn in order, coloured by name (see LEGEND)."""
     palette = ", ".join(COLORS[s["name"]] for s in spec["series"])
     x, y = spec["x"], spec["y"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ TABLE_CHECKS = {
 }
 
 
-def read_table(path: Path | str, categorical: list[str] = (), allow_empty: bool = False) -> pd.DataFrame:
+def read_table(path: Path | str, categorical: Sequence[str] = (), allow_empty: bool = False) -> pd.DataFrame:
     """Read a CSV or Parquet file; errors say which file and why.
 
     `categorical` columns are read as pandas categories (small codes instead of Python strings).
@@ -131,20 +132,30 @@ def valid_rows(
         raise DataError(f"{source}: the data cannot be used even without the failing rows: {err}") from None
 
 
-def failure_summary(failures: pd.DataFrame) -> list[dict[str, str | int]]:
+class FailedCheck(TypedDict):
+    """One column's failed check in a validation report: how often, a few values, the first rows."""
+
+    column: str
+    check: str
+    count: int
+    examples: str
+    rows: str  # 1-based row numbers, comma-separated ("-": table-level)
+
+
+def failure_summary(failures: pd.DataFrame) -> list[FailedCheck]:
     """Group failure cases by column and check: count, a few examples, the first rows (1 = first data row)."""
     cases = failures.assign(failure_case=failures["failure_case"].astype(str))
     # Table-level failures name the offending column in failure_case: show it as the column.
     table_level = cases["check"].isin(TABLE_CHECKS)
     cases["column"] = cases["column"].where(~table_level, cases["failure_case"]).fillna("(table)").astype(str)
     cases["check"] = cases["check"].astype(str).replace(TABLE_CHECKS)
-    summary = []
+    summary: list[FailedCheck] = []
     for (column, check), group in cases.groupby(["column", "check"], sort=True):
         rows = np.sort(failing_rows(group))
         summary.append(
             {
-                "column": column,
-                "check": check,
+                "column": str(column),
+                "check": str(check),
                 "count": len(group),
                 "examples": ", ".join(group["failure_case"].unique()[:MAX_EXAMPLES]),
                 "rows": ", ".join(str(i + 1) for i in rows[:MAX_EXAMPLES]) or "-",

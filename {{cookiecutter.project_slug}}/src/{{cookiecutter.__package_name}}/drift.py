@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import charts, data, progress, reports, retraining, schema, sources
+from .records import Chart
 from .settings import Params
 
 
@@ -90,7 +91,7 @@ def summarise(report: dict) -> dict:
     return {"columns": columns, **overall}
 
 
-def distributions(reference: pd.DataFrame, current: pd.DataFrame, columns: dict) -> list[dict]:
+def distributions(reference: pd.DataFrame, current: pd.DataFrame, columns: dict) -> list[Chart]:
     """Reference vs current distribution charts of the drifted features (the first few, by name)."""
     numeric, _ = data.feature_columns()
     drifted = sorted(name for name, column in columns.items() if column["drifted"])
@@ -126,7 +127,7 @@ def check(params: Params, out: Path) -> dict:
     with progress.step("Reading the training data (the reference)"):
         reference = data.load_training_data(params)
     if window.sampled:  # what retrain-data would add is decided there, reading every labelled row
-        found = retraining.Intake.counted(window.total, window.labelled)
+        found = retraining.Intake.counted(window.total, window.labelled or 0)
     else:
         with progress.step("Finding labelled rows to retrain on") as note:
             found = retraining.intake(params, current_raw, reference)

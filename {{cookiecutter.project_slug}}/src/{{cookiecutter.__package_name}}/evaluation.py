@@ -347,10 +347,11 @@ def _replay(y, preds: pd.DataFrame, classes: list, positive) -> tuple:
     proba = preds[proba_columns(classes)].to_numpy(dtype=float) if classes else None
     if len(classes) == 2:
         y, prediction = np.asarray(y) == positive, prediction == positive
+        assert proba is not None  # classification: the probabilities are there
         proba = proba[:, [classes.index(c) for c in classes if c != positive] + [classes.index(positive)]]
         classes = [False, True]
 
-    class Replay(ClassifierMixin if classes else RegressorMixin, BaseEstimator):
+    class Replay(ClassifierMixin if classes else RegressorMixin, BaseEstimator):  # type: ignore[misc]
         classes_ = np.asarray(classes)
 
         def predict(self, X):

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Literal, overload
+
+from .records import GitState
 
 
 def run(where: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=False)
+
+
+@overload
+def show(ref: str, path: Path, binary: Literal[False] = False) -> str | None: ...
+
+
+@overload
+def show(ref: str, path: Path, binary: Literal[True]) -> bytes | None: ...
 
 
 def show(ref: str, path: Path, binary: bool = False) -> str | bytes | None:
@@ -22,7 +33,7 @@ def show(ref: str, path: Path, binary: bool = False) -> str | bytes | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def state(where: Path) -> dict:
+def state(where: Path) -> GitState:
     """The commit checked out at `where`, and whether the work tree had uncommitted changes."""
     try:
         head = run(where, "rev-parse", "HEAD")

@@ -66,6 +66,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ProjectError
 
@@ -185,11 +186,11 @@ def github_error(done: subprocess.CompletedProcess) -> GitHubError:
     return GitHubError(status, " ".join(message.split()))
 
 
-def detail(error: object) -> str:
+def detail(error: Any) -> str:
     return error if isinstance(error, str) else error.get("message") or json.dumps(error)
 
 
-def api(route: str, method: str = "GET", body: object = None) -> object:
+def api(route: str, method: str = "GET", body: object = None) -> Any:  # GitHub's JSON: read leniently
     """One REST call; the parsed answer (None when GitHub answers 204 No Content)."""
     args = ["api", route]
     if method != "GET":
@@ -200,7 +201,7 @@ def api(route: str, method: str = "GET", body: object = None) -> object:
     return json.loads(text) if text.strip() else None
 
 
-def api_or_none(route: str) -> object:
+def api_or_none(route: str) -> Any:
     """GET `route`, or None when GitHub says 404 (it does not exist)."""
     try:
         return api(route)

@@ -29,7 +29,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
     gate = params.gate
     intervals = bootstrap.absolute_bootstrap(
         holdout[info.target], predictions, params.metrics, info.classes, info.positive_class,
-        resamples=gate.resamples, confidence=gate.confidence, seed=gate.seed,
+        **gate.bootstrap_args(),
     )  # fmt: skip
     example = json.loads(holdout.head(1).drop(columns=[info.target]).to_json(orient="records"))
     return reports.render(

@@ -32,7 +32,7 @@ from . import overlap
 from .data import write_json
 from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
-from .records import META_FILE, METRICS_FILE, ModelInfo, read_info
+from .records import META_FILE, METRICS_FILE, ModelInfo, Refused, read_info
 from .settings import ALIASES, Candidate
 
 IS_TASK = {"classification": is_classifier, "regression": is_regressor}
@@ -142,7 +142,7 @@ def fit(pipeline: Pipeline, X: pd.DataFrame, y: pd.Series) -> Pipeline:
     pipeline.fit(X, y)
     final = pipeline[-1]
     for estimator in (final, getattr(final, "estimator_", None)):  # and a threshold's fitted model
-        if fits_in_parallel(estimator):
+        if estimator is not None and fits_in_parallel(estimator):
             estimator.set_params(n_jobs=None)
     return pipeline
 
@@ -190,9 +190,9 @@ def write_refused(path: Path, rows: pd.Index, failures: pd.DataFrame | None) -> 
     from . import data
 
     checks = [] if failures is None else data.failure_summary(failures)
-    record = {
+    record: Refused = {
         "rows": [int(i) for i in rows],
-        "checks": [{key: c[key] for key in ("column", "check", "count")} for c in checks],
+        "checks": [{"column": c["column"], "check": c["check"], "count": c["count"]} for c in checks],
     }
     data.write_json(path, record)
 

@@ -69,7 +69,8 @@ def python_type(column: pa.Column) -> type:
 
 def constraints(column: pa.Column) -> tuple[tuple | None, dict[str, Any], list[str]]:
     """A column's checks as (allowed values or None, pydantic Field bounds, checks with no translation)."""
-    allowed, bounds, other = None, {}, []
+    allowed, other = None, []
+    bounds: dict[str, Any] = {}
     for check in column.checks:
         if check.name == "isin":
             allowed = tuple(check.statistics["allowed_values"])
@@ -106,7 +107,7 @@ def record_model(training: pa.DataFrameSchema, features: list[str], target: str)
         for name, column in training.columns.items()
         if name != target
     }
-    return create_model("Record", __config__=RECORD_CONFIG, **fields)
+    return create_model("Record", __config__=RECORD_CONFIG, **fields)  # type: ignore[call-overload]
 
 
 def longest_value(column: pa.Column) -> int:

@@ -7,6 +7,16 @@ Everything comes from comparison.json (`compare`'s record); comment.md.j2 lays i
 from __future__ import annotations
 
 from . import charts, evaluation, records
+from .records import (
+    Changes,
+    ComparisonRecord,
+    DataVersion,
+    Diagnostics,
+    GateRecord,
+    HoldoutRecord,
+    MetricDiff,
+    Status,
+)
 from .reports import render
 
 GITHUB_LIMIT = 65_536  # GitHub's maximum comment length, in characters
@@ -37,7 +47,7 @@ def number(value, sign: bool = False) -> str:
     return (f"{value:+.4f}" if sign else f"{value:.4f}").replace("-", "−")  # a true minus sign
 
 
-def mark(diff: dict, direction: int) -> str:
+def mark(diff: MetricDiff, direction: int) -> str:
     """▲ better / ▼ worse when the interval excludes 0 on that side; · otherwise."""
     if diff["low"] is None or diff["high"] is None:
         return "" if diff["champion"] is None else "undefined"
@@ -45,7 +55,7 @@ def mark(diff: dict, direction: int) -> str:
     return "▲ better" if low > 0 else "▼ worse" if high < 0 else "·"
 
 
-def sentence(record: dict) -> str:
+def sentence(record: ComparisonRecord) -> str:
     """The verdict in one sentence: the metric, the change, its interval and the rule applied."""
     if record["verdict"] in ABSOLUTE:
         return sentence_alone(record)
@@ -71,7 +81,7 @@ def sentence(record: dict) -> str:
     )
 
 
-def sentence_alone(record: dict) -> str:
+def sentence_alone(record: ComparisonRecord) -> str:
     """Why there is no paired verdict, and whether the check passes; then the challenger's own value."""
     primary = record["metrics"][0]
     label, level = evaluation.metric_label(primary["metric"]), f"{record['gate']['confidence']:.0%}"
@@ -98,7 +108,7 @@ def sentence_alone(record: dict) -> str:
     )
 
 
-def tolerance_text(gate: dict, label: str) -> str:
+def tolerance_text(gate: GateRecord, label: str) -> str:
     """`gate.tolerance` as the check applied it: in the metric's units, or relative to the champion."""
     tolerance = gate["tolerance"]
     if isinstance(tolerance, str):
@@ -110,7 +120,7 @@ HOLDOUT_CHANGED = "The holdout changed between base and head (new data or a new 
 NOT_COMPARABLE = "numbers from earlier comments on the base are not comparable"
 
 
-def holdout_line(changes: dict, holdout: dict) -> str | None:
+def holdout_line(changes: Changes, holdout: HoldoutRecord) -> str | None:
     """One warning about which rows both models were scored on. A new split both changes the holdout
     and moves rows the champion trained on into it: one story, told once."""
     left_out = left_out_line(holdout)
@@ -121,7 +131,7 @@ def holdout_line(changes: dict, holdout: dict) -> str | None:
     return f"{HOLDOUT_CHANGED}, so {NOT_COMPARABLE}. {left_out}"
 
 
-def left_out_line(holdout: dict) -> str | None:
+def left_out_line(holdout: HoldoutRecord) -> str | None:
     """Why some holdout rows were not scored: the champion trained on them."""
     left = sum(holdout.get("left_out", {}).values())
     if not left:
@@ -139,7 +149,7 @@ def left_out_line(holdout: dict) -> str | None:
     return line
 
 
-def refused_line(holdout: dict) -> str | None:
+def refused_line(holdout: HoldoutRecord) -> str | None:
     """Holdout rows the champion's schema refuses (a new category, say): it has no answer for them."""
     refused = holdout.get("refused_by_champion") or {"rows": 0}
     if not refused["rows"]:
@@ -152,14 +162,14 @@ def refused_line(holdout: dict) -> str | None:
     )
 
 
-def version_line(version: dict) -> str:
+def version_line(version: DataVersion) -> str:
     """The training data's content hashes at base and head, from DVC's pointer files."""
     base, head = (f"`{h[:12]}`" if h else "none" for h in (version["base"], version["head"]))
     change = f"{base} → {head}" if version["base"] != version["head"] else f"{head}, unchanged"
     return f"Training data version (DVC, md5): {change}"
 
 
-def data_lines(changes: dict) -> list[str]:
+def data_lines(changes: Changes) -> list[str]:
     """The training data's rows at base and head, and its DVC version when DVC keeps it."""
     lines = []
     if "data" in changes:
@@ -181,7 +191,7 @@ def data_lines(changes: dict) -> list[str]:
     return lines
 
 
-def change_lines(record: dict, omit: set[str]) -> list[str]:
+def change_lines(record: ComparisonRecord, omit: set[str]) -> list[str]:
     changes = record["changes"]
     lines = data_lines(changes)
     holdout = record["holdout"]
@@ -219,7 +229,7 @@ def codes(names: list[str]) -> str:
     return ", ".join(f"`{n}`" for n in names) or "none"
 
 
-def review_comment(record: dict) -> str:
+def review_comment(record: ComparisonRecord) -> str:
     """The PR comment (and job summary), trimmed section by section to fit GitHub's limit."""
     for n in range(len(OMITTABLE) + 1):
         text = render_comment(record, set(OMITTABLE[:n]))
@@ -237,7 +247,7 @@ def length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render_comment(record: dict, omit: set[str]) -> str:
+def render_comment(record: ComparisonRecord, omit: set[str]) -> str:
     direction = record["direction"]
     level = f"{record['gate']['confidence']:.0%}"
     alone = record["verdict"] in ABSOLUTE
@@ -298,7 +308,7 @@ def render_comment(record: dict, omit: set[str]) -> str:
     )
 
 
-def decision_line(record: dict) -> str | None:
+def decision_line(record: ComparisonRecord) -> str | None:
     """Binary classification: the positive class's probability from which each side predicts it."""
     challenger = record["challenger"]
     if len(challenger.get("classes") or []) != 2:
@@ -321,7 +331,7 @@ def decision_line(record: dict) -> str | None:
     return line + (f". It moves {', '.join(moved)}." if moved else ".")
 
 
-def interval_rows(record: dict) -> str:
+def interval_rows(record: ComparisonRecord) -> str:
     """The metrics' Δ and intervals as a text plot; the primary metric shows the gate's tolerance."""
     rows = [
         {**d, "label": evaluation.metric_label(d["metric"]), "direction": record["direction"][d["metric"]]}
@@ -331,7 +341,7 @@ def interval_rows(record: dict) -> str:
     return charts.interval_plot(rows)
 
 
-def diagnostic_tables(diagnostics: dict) -> dict | None:
+def diagnostic_tables(diagnostics: Diagnostics) -> dict | None:
     """Markdown-ready rows: a confusion matrix with `champion / challenger` counts, or residual quantiles."""
     if "confusion" in diagnostics:
         classes, matrices = diagnostics["classes"], diagnostics["confusion"]
@@ -352,16 +362,17 @@ def diagnostic_tables(diagnostics: dict) -> dict | None:
             *(f"p{round(q * 100)}" for q in diagnostics["quantiles"]),
             "mean",
         ]
+        pair = diagnostics["residuals"]
         rows = [
             [name, *(number(q) for q in side["quantiles"]), number(side["mean"])]
-            for name, side in diagnostics["residuals"].items()
+            for name, side in (("champion", pair["champion"]), ("challenger", pair["challenger"]))
             if side is not None
         ]
         return {"title": "Residuals on the holdout", "header": header, "rows": rows}
     return None
 
 
-def footer(record: dict, level: str) -> str:
+def footer(record: ComparisonRecord, level: str) -> str:
     """Links to the run and its artifacts, and how the intervals were made."""
     links = record["links"]
     parts = [
@@ -384,7 +395,7 @@ def footer(record: dict, level: str) -> str:
     return " · ".join(parts)
 
 
-def champion_source(status: dict) -> str:
+def champion_source(status: Status) -> str:
     """Whether the champion was trained in this run or restored from main's cache, and why."""
     ref = (status.get("ref") or "")[:12]
     if status["source"] == "cache":

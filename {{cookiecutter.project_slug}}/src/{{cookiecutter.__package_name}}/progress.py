@@ -15,8 +15,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from typing import Any
 
-_state = {"on": False, "began": time.monotonic(), "console": None}
+_state: dict[str, Any] = {"on": False, "began": time.monotonic(), "console": None}
 STAMP = re.compile(r"\[ *\d+\.\ds\] ")  # how `say` stamps a line in a CI log
 
 

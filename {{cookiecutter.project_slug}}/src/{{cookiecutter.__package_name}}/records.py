@@ -12,18 +12,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NotRequired
+from typing import Literal, NotRequired, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import JsonValue, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from .errors import ModelError
 
 META_FILE, METRICS_FILE, COMPARISON_FILE = "model.json", "metrics.json", "comparison.json"
+STATUS_FILE = "status.json"  # a review side's: whether it was scored
+REFUSED_FILE = "refused.json"  # holdout rows the champion's schema refuses: left out of the comparison
 # The challenger's training record, as compare copies it next to comparison.json: what the release
 # checks its retrained model against (the review artifact holds records, never data or models).
 REVIEWED_METRICS_FILE = "challenger-metrics.json"
 Values = dict[str, float | None]  # metric name -> value (None: undefined on those rows)
+Label = str | int | float | bool  # a class as the training data holds it
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,9 @@ class ModelInfo:
     categorical: list[str]
     candidate: str
     estimator: str
-    estimator_params: dict[str, Any]
-    classes: list[Any] = field(default_factory=list)
-    positive_class: Any = None
+    estimator_params: dict[str, JsonValue]
+    classes: list[Label] = field(default_factory=list)
+    positive_class: Label | None = None
     threshold: float | None = None  # binary: the positive class's probability that predicts it
 
 
@@ -81,12 +85,17 @@ class Scores(TypedDict):
 class NoSkill(TypedDict):
     cv: Scores
     holdout: Values
-    answer: dict[str, Any]  # its constant prediction (and class probabilities) for every row
+    answer: dict[str, Label]  # its constant prediction (and class probabilities) for every row
 
 
 class Holdout(TypedDict):
     rows: int
     metrics: Values
+
+
+class GitState(TypedDict):
+    commit: str | None  # None: not in a git repository
+    dirty: bool | None  # uncommitted changes in the work tree
 
 
 class TrainingRecord(TypedDict):
@@ -102,18 +111,172 @@ class TrainingRecord(TypedDict):
     cv: CrossValidation
     no_skill: NotRequired[NoSkill]
     hashes: dict[str, str]
-    git: dict[str, Any]
+    git: GitState
     versions: dict[str, str]
 
 
 class MetricDiff(TypedDict):
+    """One metric, champion vs challenger. `delta` is challenger - champion, not direction-adjusted."""
+
     metric: str
-    champion: float | None
+    champion: float | None  # on the rows compared; None when undefined there (or no champion)
     challenger: float | None
     delta: float | None
-    low: float | None
+    low: float | None  # percentile interval of delta (of the challenger's value, with no champion)
     high: float | None
-    undefined_share: float
+    undefined_share: float  # share of resamples where the metric was undefined for either model
+
+
+# -- a scored side of the review (review.py writes them; comparison.py reads them) ---------------
+
+
+class Status(TypedDict):
+    """status.json: whether a side was scored. "missing": the base has no project (no champion)."""
+
+    status: Literal["ok", "failed", "missing"]
+    detail: str
+    log_tail: str
+    ref: NotRequired[str | None]
+    source: NotRequired[Literal["cache", "trained"]]  # the champion's model: restored or trained
+    source_detail: NotRequired[str]
+
+
+class CheckCount(TypedDict):
+    column: str  # "(table)" for a check of the whole table
+    check: str
+    count: int
+
+
+class Refused(TypedDict):
+    """refused.json: holdout rows a side's schema refused (positions), and the checks they failed."""
+
+    rows: list[int]
+    checks: list[CheckCount]
+
+
+# -- comparison.json's parts ------------------------------------------------------------------
+
+
+class GateRecord(TypedDict):
+    tolerance: float | str
+    confidence: float
+    resamples: int
+    seed: int
+    min_rows: int
+    allowed_loss: float | None  # the tolerance in the primary metric's units; None: no champion value
+
+
+class ChampionRecord(TypedDict):
+    status: Status
+    chosen: str | None
+    threshold: float | None
+
+
+class ChallengerRecord(TypedDict):
+    chosen: str
+    cv: CrossValidation
+    train_rows: int
+    threshold: float | None
+    threshold_maximises: str | None
+    no_skill_cv: Scores | None
+    classes: list[Label]
+    positive_class: Label | None
+
+
+class RefusedCount(TypedDict):
+    rows: int
+    checks: list[CheckCount]
+
+
+class HoldoutRecord(TypedDict):
+    rows: int
+    hash: str
+    compared: int
+    left_out: dict[str, int]  # why -> rows the champion trained on, left out
+    refused_by_champion: RefusedCount
+    trained_rows_known: bool
+
+
+class DataChange(TypedDict):
+    base_rows: int | None  # None: the base had no data file
+    head_rows: int
+    added: NotRequired[int]
+    removed: NotRequired[int]
+    columns_added: NotRequired[list[str]]
+    columns_removed: NotRequired[list[str]]
+
+
+class ParamChange(TypedDict):
+    key: str  # dotted, e.g. train.candidates.linear.params.C
+    base: JsonValue  # "(absent)" when the key is new
+    head: JsonValue
+
+
+class PackageChange(TypedDict):
+    name: str
+    base: str | None
+    head: str | None
+
+
+class DataVersion(TypedDict):
+    base: str | None  # DVC content hashes
+    head: str | None
+
+
+class Changes(TypedDict):
+    base: str | None
+    holdout_changed: NotRequired[bool]
+    features_added: NotRequired[list[str]]
+    features_removed: NotRequired[list[str]]
+    params: NotRequired[list[ParamChange]]
+    data: NotRequired[DataChange]
+    data_version: NotRequired[DataVersion]
+    packages: NotRequired[list[PackageChange] | None]
+
+
+class Axis(TypedDict):
+    label: str
+    ticks: NotRequired[list[str]]  # categories (bar charts)
+    range: NotRequired[list[float]]  # [low, high] (line charts)
+
+
+class Series(TypedDict):
+    name: str
+    kind: Literal["line", "bar"]
+    values: list[float]
+
+
+class Chart(TypedDict):
+    title: str
+    x: Axis
+    y: Axis
+    series: list[Series]
+
+
+class Residuals(TypedDict):
+    mean: float
+    quantiles: list[float]
+
+
+class Confusion(TypedDict):
+    """Counts by actual class (rows) and predicted class (columns); the champion's None: none scored."""
+
+    champion: list[list[int]] | None
+    challenger: list[list[int]]
+
+
+class ResidualPair(TypedDict):
+    champion: Residuals | None
+    challenger: Residuals
+
+
+class Diagnostics(TypedDict, total=False):
+    """Where the models err: confusion matrices (classification) or residual quantiles (regression)."""
+
+    classes: list[str]
+    confusion: Confusion
+    quantiles: list[float]
+    residuals: ResidualPair
 
 
 class ComparisonRecord(TypedDict):
@@ -122,15 +285,15 @@ class ComparisonRecord(TypedDict):
     verdict: str
     primary_metric: str
     direction: dict[str, int]
-    gate: dict[str, Any]
+    gate: GateRecord
     metrics: list[MetricDiff]
     no_skill: NotRequired[Values | None]
-    champion: dict[str, Any]
-    challenger: dict[str, Any]
-    holdout: dict[str, Any]
-    changes: dict[str, Any]
-    charts: NotRequired[list[dict[str, Any]]]
-    diagnostics: dict[str, Any]
+    champion: ChampionRecord
+    challenger: ChallengerRecord
+    holdout: HoldoutRecord
+    changes: Changes
+    charts: NotRequired[list[Chart]]
+    diagnostics: Diagnostics
     links: dict[str, str]
 
 
@@ -142,7 +305,34 @@ def read_comparison(folder: Path) -> ComparisonRecord:
     return _read(Path(folder) / COMPARISON_FILE, ComparisonRecord)
 
 
-def _read(path: Path, shape: type):
+class Verdict(TypedDict):
+    verdict: str
+
+
+def read_verdict(folder: Path) -> str:
+    """A review's verdict, all a release reads of its comparison.json: the rest may be shaped by
+    another version of this code (a PR reviewed before the project was updated, merged after)."""
+    return _read(Path(folder) / COMPARISON_FILE, Verdict)["verdict"]
+
+
+def read_status(side: Path) -> Status:
+    """A side's status.json. Only `score` itself may say "missing" (the base has no project): a side
+    with no status at all failed, so the review fails closed rather than passing without a champion."""
+    path = side / STATUS_FILE
+    if not path.is_file():
+        return {"status": "failed", "detail": f"{path} not found: was this side scored?", "log_tail": ""}
+    return _read(path, Status)
+
+
+def read_refused(side: Path) -> Refused:
+    """The holdout rows a side's schema refused (`predict --refused`); none when it wrote no file."""
+    path = side / REFUSED_FILE
+    if not path.is_file():
+        return {"rows": [], "checks": []}
+    return _read(path, Refused)
+
+
+def _read(path: Path, shape: type[T]) -> T:
     try:
         return TypeAdapter(shape).validate_python(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:

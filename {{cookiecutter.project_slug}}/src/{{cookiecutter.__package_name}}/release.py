@@ -186,7 +186,7 @@ def check_review(
 def reviewed_verdict(reviewed: Path) -> str | None:
     """The verdict in the review's comparison.json, if it got that far (one of VERDICTS, else None)."""
     try:
-        verdict = records.read_comparison(reviewed)["verdict"]
+        verdict = records.read_verdict(reviewed)
     except ModelError:  # missing or malformed: the review did not get that far
         return None
     return verdict if verdict in VERDICTS else None

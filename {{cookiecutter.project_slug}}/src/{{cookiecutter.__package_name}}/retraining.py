@@ -64,16 +64,18 @@ def intake(params: Params, current: pd.DataFrame, training: pd.DataFrame) -> Int
     schema_columns = list(schema.TrainingData.to_schema().columns)
     columns = [c for c in schema_columns if c in labelled.columns]
     key = params.data.row_key or schema_columns
-    labels, hashes, failures = [], [], []
+    labels: list[pd.Index] = []
+    chunk_hashes: list[np.ndarray] = []
+    failures: list[pd.DataFrame] = []
     for start in range(0, len(labelled), data.CHUNK_ROWS):
         chunk = labelled.iloc[start : start + data.CHUNK_ROWS][columns]
         valid, failed = data.valid_rows(chunk, schema.TrainingData, "labelled current rows")
         labels.append(valid.index)
-        hashes.append(data.run_hashes(valid, key))
+        chunk_hashes.append(data.run_hashes(valid, key))
         if failed is not None:
             failures.append(failed)
     valid = pd.Index(np.concatenate(labels) if labels else [], dtype=labelled.index.dtype)
-    hashes = np.concatenate(hashes) if hashes else np.array([], dtype=np.uint64)
+    hashes = np.concatenate(chunk_hashes) if chunk_hashes else np.array([], dtype=np.uint64)
     new = ~np.isin(hashes, data.run_hashes(training, key))
     last = ~pd.Series(hashes).duplicated(keep="last").to_numpy()
     counts = {

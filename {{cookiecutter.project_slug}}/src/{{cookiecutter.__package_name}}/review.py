@@ -8,25 +8,30 @@ its status.json instead of crashing the review.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import tempfile
 from collections import deque
 from pathlib import Path
+from typing import Literal, TypedDict
 
 from . import data, data_remote, git, progress, records
 from .errors import DataError, ModelError
+from .records import REFUSED_FILE, STATUS_FILE, Status
 from .settings import Params
 
-STATUS_FILE, PREDICTIONS, MODEL_DIR = "status.json", "predictions.csv", "model"
-REFUSED = "refused.json"  # holdout rows the champion's schema refuses: left out of the comparison
+PREDICTIONS, MODEL_DIR = "predictions.csv", "model"
 BASE_DATA = "base-data"  # the base's training data, when DVC keeps it (not in git for compare to read)
 LOG_TAIL_LINES = 40
 
 
-def write_holdout(params: Params, out: Path) -> dict:
+class HoldoutFile(TypedDict):
+    rows: int
+    hash: str  # data.table_hash: what the champion's and challenger's records are checked against
+
+
+def write_holdout(params: Params, out: Path) -> HoldoutFile:
     """The head's holdout rows (all columns, validated) as CSV or Parquet: what both models predict."""
     parts = data.split(data.load_training_data(params), params)
     data.write_table(parts.holdout, out)
@@ -34,15 +39,23 @@ def write_holdout(params: Params, out: Path) -> dict:
 
 
 def write_status(
-    out: Path, status: str, detail: str = "", log_tail: str = "", ref: str | None = None, **more
-) -> dict:
-    record = {"status": status, "detail": detail, "log_tail": log_tail, "ref": ref, **more}
+    out: Path,
+    status: Literal["ok", "failed", "missing"],
+    detail: str = "",
+    log_tail: str = "",
+    ref: str | None = None,
+    source: Literal["cache", "trained"] | None = None,
+    source_detail: str = "",
+) -> Status:
+    record: Status = {"status": status, "detail": detail, "log_tail": log_tail, "ref": ref}
+    if source is not None:
+        record |= {"source": source, "source_detail": source_detail}
     out.mkdir(parents=True, exist_ok=True)
     data.write_json(out / STATUS_FILE, record)
     return record
 
 
-def score_here(params: Params, holdout: Path, out: Path) -> dict:
+def score_here(params: Params, holdout: Path, out: Path) -> Status:
     """Train in this tree and predict the holdout: the challenger."""
     from . import models, training
 
@@ -52,7 +65,7 @@ def score_here(params: Params, holdout: Path, out: Path) -> dict:
     return write_status(out, "ok")
 
 
-def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: Path | None = None) -> dict:
+def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: Path | None = None) -> Status:
     """Train at git `ref` in a temporary worktree with that commit's own lock, then predict the holdout.
 
     `cached`: a model folder trained at `ref` before (main's release job keeps one per commit). When
@@ -78,7 +91,7 @@ def score_at_ref(ref: str, params_path: Path, holdout: Path, out: Path, cached: 
                 return write_status(
                     out, "missing", f"{ref} has no project yet: nothing to compare with", ref=ref
                 )
-            if reuse:
+            if reuse and cached is not None:
                 shutil.copytree(cached, out / MODEL_DIR, dirs_exist_ok=True)
             args = (base, params_path.name, holdout.resolve(), out.resolve(), ref, reuse, why)
             kept = data_remote.base_data(base, params_path.name)
@@ -120,7 +133,7 @@ def run_base(
     reuse: bool = False,
     why: str = "",
     kept: Path | None = None,
-) -> dict:
+) -> Status:
     """`train` (unless `reuse`: the model is already in out/model) then `predict`, with the base's code
     and locked dependencies. `kept`: the base's data file, kept by DVC: fetched first, and copied to
     out/ for `compare` (which follows rows from the base's data to the head's)."""
@@ -140,7 +153,7 @@ def run_base(
             "--output",
             str(out / PREDICTIONS),
             "--refused",
-            str(out / REFUSED),
+            str(out / REFUSED_FILE),
         ],
     }
     if reuse:
@@ -160,14 +173,14 @@ def run_base(
             return write_status(out, "failed", detail, "\n".join(log), ref)
     if kept is not None:
         shutil.copyfile(kept, out / (BASE_DATA + kept.suffix))
-    source = "cache" if reuse else "trained"
+    source: Literal["cache", "trained"] = "cache" if reuse else "trained"
     return write_status(out, "ok", ref=ref, source=source, source_detail=why)
 
 
-def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, deque]:
+def stream(command: list[str], cwd: Path, env: dict[str, str], prefix: str) -> tuple[int, deque[str]]:
     """Run a command, echoing its output to stderr as it comes (its lines' own progress stamps replaced
     by this command's); its exit code and last log lines (as printed, for the comment)."""
-    log: deque = deque(maxlen=LOG_TAIL_LINES)
+    log: deque[str] = deque(maxlen=LOG_TAIL_LINES)
     with subprocess.Popen(
         command,
         cwd=cwd,
@@ -178,27 +191,11 @@ def stream(command: list[str], cwd: Path, env: dict, prefix: str) -> tuple[int, 
         errors="replace",  # a tool's odd bytes must not end the review
         bufsize=1,
     ) as process:
+        assert process.stdout is not None  # stdout=PIPE
         for line in process.stdout:
             log.append(line.rstrip("\n"))
             progress.say(prefix + progress.unstamped(log[-1]))
     return process.returncode, log
-
-
-def read_status(side: Path) -> dict:
-    """A side's status.json. Only `score` itself may say "missing" (the base has no project): a side
-    with no status at all failed, so the review fails closed rather than passing without a champion."""
-    path = side / STATUS_FILE
-    if not path.is_file():
-        return {"status": "failed", "detail": f"{path} not found: was this side scored?", "log_tail": ""}
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def read_refused(side: Path) -> dict:
-    """The holdout rows a side's schema refused (`predict --refused`); none when it wrote no file."""
-    path = side / REFUSED
-    if not path.is_file():
-        return {"rows": [], "checks": []}
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def tail(text: str, lines: int = LOG_TAIL_LINES) -> str:

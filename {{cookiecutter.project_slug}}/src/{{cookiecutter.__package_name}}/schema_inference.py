@@ -150,7 +150,8 @@ def infer_task(target: pd.Series) -> str:
 def schema_source(frame: pd.DataFrame, target: str, non_features: list[str], source: str) -> str:
     """The text of a schema module for `frame`: features first, then the target and other columns."""
     taken: set[str] = set()
-    features, others = [], []
+    features: list[str] = []
+    others: list[str] = []
     for column in frame.columns:
         role = "target" if column == target else "other" if column in non_features else "feature"
         found = describe(frame[column], role)

@@ -27,7 +27,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
+from typing import Annotated, Any  # noqa: E402
 
 import bentoml  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -221,7 +221,9 @@ def replay(body: bytes, receive):
     return again
 
 
-def body_errors(body: bytes, model: type[BaseModel], fields: frozenset[str]) -> tuple[int, list[dict]]:
+def body_errors(
+    body: bytes, model: type[BaseModel], fields: frozenset[str]
+) -> tuple[int, list[dict[str, Any]]]:
     """(how many errors a request body has, the first MAX_ERRORS of them, as pydantic words them)."""
     try:
         parsed = from_json(body, cache_strings=False)
@@ -234,17 +236,17 @@ def body_errors(body: bytes, model: type[BaseModel], fields: frozenset[str]) -> 
         model.model_validate_json(body)
     except ValidationError as problems:
         listed = problems.errors(include_url=False, include_context=False, include_input=False)
-        return problems.error_count(), listed[:MAX_ERRORS]
+        return problems.error_count(), [dict(e) for e in listed[:MAX_ERRORS]]
     return 0, []
 
 
-def unknown_fields(parsed, fields: frozenset[str]) -> tuple[int, list[dict]]:
+def unknown_fields(parsed: Any, fields: frozenset[str]) -> tuple[int, list[dict[str, Any]]]:
     """(how many keys outside the schema the records have, the first MAX_ERRORS). A body pydantic
     refuses for its shape or its number of records (one error each) is left to pydantic."""
     records = parsed.get("records") if isinstance(parsed, dict) else None  # predict's parameter
     if not isinstance(records, list) or len(records) > MAX_RECORDS:
         return 0, []
-    count, errors = 0, []
+    count, errors = 0, list[dict[str, Any]]()
     for index, record in enumerate(records):
         if isinstance(record, dict) and not record.keys() <= fields:
             count += len(record) - len(record.keys() & fields)  # set operations: no loop per key

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
     BaseModel,
@@ -40,6 +40,12 @@ ALIAS_NAMES = list(dict.fromkeys(alias for _, alias in ALIASES))
 IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")  # module.Class
 ParamValue = int | float | str | bool | None
 RELATIVE = re.compile(r"\d+(\.\d+)?\s*%")  # a tolerance relative to the champion, e.g. "1%"
+
+
+class BootstrapArgs(TypedDict):
+    resamples: int
+    confidence: float
+    seed: int
 
 
 class Strict(BaseModel):
@@ -136,6 +142,10 @@ class Gate(Strict):
         if value < 0:
             raise ValueError("must be 0 or more")
         return value
+
+    def bootstrap_args(self) -> BootstrapArgs:
+        """The bootstrap's keyword arguments: how many resamples, the interval's level, the seed."""
+        return {"resamples": self.resamples, "confidence": self.confidence, "seed": self.seed}
 
     def allowed_loss(self, champion: float) -> float:
         """The tolerance in the metric's units, for a champion scoring `champion`."""

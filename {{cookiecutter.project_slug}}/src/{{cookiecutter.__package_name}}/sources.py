@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -86,7 +87,7 @@ def sample_sql(connection, query, size: int, seed: int, target: str) -> Current:
     number (evenly spread, deterministic for the query's row order), with the counts of the whole."""
     from sqlalchemy import column, func, literal_column, select
 
-    probe = select(literal_column("*")).select_from(query.columns().subquery("current_rows")).limit(0)
+    probe: Any = select(literal_column("*")).select_from(query.columns().subquery("current_rows")).limit(0)
     names = list(connection.execute(probe).keys())
     window = query.columns(*(column(name) for name in names)).subquery("current_rows")
     counts = [func.count(), func.count(window.c[target]) if target in names else literal_column("0")]

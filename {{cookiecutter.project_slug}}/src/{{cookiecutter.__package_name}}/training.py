@@ -23,12 +23,13 @@ from sklearn.utils._param_validation import InvalidParameterError  # raised by e
 
 from . import data, evaluation, git, models, progress, schema
 from .errors import ParamsError
+from .records import Label
 from .settings import Maximise, Params
 
 LIBRARIES = ("numpy", "pandas", "pandera", "scikit-learn", "skops")
 
 
-def resolve_positive_class(params: Params, classes: list) -> object:
+def resolve_positive_class(params: Params, classes: list[Label]) -> Label | None:
     """The positive class as the model sees it (params may say 1 where the labels are ints)."""
     if len(classes) != 2:
         return None
