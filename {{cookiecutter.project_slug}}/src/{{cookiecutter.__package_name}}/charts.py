@@ -32,7 +32,8 @@ NAME_CHARACTERS = 8
 UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
 MAX_DRIFT_CHARTS = 6
 COLORS = {"champion": "#8c959f", "challenger": "#0969da", "ideal": "#d0d7de", "reference": "#8c959f",
-          "current": "#cf222e"}  # fmt: skip
+          "current": "#cf222e", "reviewed": "#8c959f", "value": "#0969da", "low": "#80ccff",
+          "high": "#80ccff"}  # fmt: skip
 LEGEND = {
     "review": "Grey line: champion (base) · blue line: challenger (this PR)",
     "review-alone": "Blue line: challenger (this PR)",

@@ -297,6 +297,68 @@ class ComparisonRecord(TypedDict):
     links: dict[str, str]
 
 
+# -- model quality over time (quality.py) ------------------------------------------------------
+
+
+class QualityMetric(TypedDict):
+    """One metric on one window's labelled rows, against the value the model was reviewed at."""
+
+    metric: str
+    value: float | None  # None: undefined on these rows (`undefined` says why)
+    low: float | None  # the bootstrap percentile interval of the value
+    high: float | None
+    reviewed: float | None  # the model's holdout value (metrics.json); None: not recorded
+    delta: float | None  # value - reviewed, not direction-adjusted
+    worse: bool  # the whole interval worse than reviewed (the primary metric: by more than the tolerance)
+    undefined: str | None  # why the metric cannot be computed here, in words
+
+
+class QualityWindow(TypedDict):
+    label: str  # "2010-09" (a month), "2010-09-06 – 2010-09-12" (a week), "2010-09-06" (a day)
+    start: str  # its first and last day (ISO, UTC)
+    end: str
+    labelled: int
+    unlabelled: int
+    status: Literal["judged", "too few labels", "not judged"]
+    reason: str | None  # why it is not judged
+    metrics: list[QualityMetric]  # the primary metric first; [] with too few labels
+
+
+class QualityGate(TypedDict):
+    tolerance: float | str
+    allowed_loss: float | None  # the tolerance in the primary metric's units; None: no reviewed value
+    confidence: float
+    resamples: int
+    seed: int
+
+
+class QualityRows(TypedDict):
+    current: int  # every row handed in
+    labelled: int  # in the windows scored
+    unlabelled: int
+    before: int  # older than the first window: not scored
+    no_time: int  # no time: not scored
+
+
+class QualityRecord(TypedDict):
+    """The deployed model's quality per time window, and the verdict on the latest judged window."""
+
+    verdict: Literal["decayed", "holding", "too few labels", "no labels"]
+    sentence: str
+    judged_window: str | None  # the label of the window the verdict is on
+    primary_metric: str
+    direction: dict[str, int]  # +1 when larger is better; the metrics in table order
+    reviewed: Values
+    window: Literal["day", "week", "month"]
+    time_column: str
+    target: str
+    min_rows: int
+    gate: QualityGate
+    rows: QualityRows
+    windows: list[QualityWindow]  # oldest first
+    chart: Chart | None  # None: fewer than two windows with a value
+
+
 def read_training_record(folder: Path, name: str = METRICS_FILE) -> TrainingRecord:
     return _read(Path(folder) / name, TrainingRecord)
 
