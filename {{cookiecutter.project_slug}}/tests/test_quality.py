@@ -188,6 +188,10 @@ def test_a_window_with_one_class_names_what_cannot_be_computed_and_does_not_cras
     for metric, why in undefined.items():
         assert f"- 2010-11: {why}." in markdown
         assert evaluation.metric_label(metric) in why
+    if info.classes and any(evaluation.uses_labels(m) for m in params.metrics):
+        assert window["missing_classes"] == [info.positive_class]
+        note = f"no labelled row is {info.positive_class}, so metrics of predicted classes count 0/0 as 0"
+        assert note in markdown
     if params.train.primary_metric in undefined:
         assert window["status"] == "not judged" and record["verdict"] == "too few labels"
         assert (

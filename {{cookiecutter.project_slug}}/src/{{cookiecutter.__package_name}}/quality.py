@@ -102,6 +102,7 @@ def score_windows(
                     params, names, y[known], predictions.iloc[known], info, reviewed, allowed
                 )
                 window["status"], window["reason"] = judgement(window["metrics"][0])
+                window["missing_classes"] = [c for c in info.classes if not (y[known] == c).any()]
             else:
                 window["reason"] = (
                     f"{len(known):,} labelled rows, fewer than `monitor.min_rows` ({monitor.min_rows:,})"
@@ -207,6 +208,7 @@ def new_window(start: np.datetime64, window: str, labelled: int, unlabelled: int
         "status": TOO_FEW,
         "reason": None,
         "metrics": [],
+        "missing_classes": [],
     }
 
 
@@ -473,6 +475,12 @@ def render(record: QualityRecord) -> str:
         rows.append([name + (f"<br><sub>{status}</sub>" if status else ""), f"{w['labelled']:,}",
                      f"{w['unlabelled']:,}", *cells])  # fmt: skip
         notes += [f"{w['label']}: {m['undefined']}" for m in w["metrics"] if m["undefined"]]
+        if w["missing_classes"] and any(evaluation.uses_labels(m["metric"]) for m in w["metrics"]):
+            missing = ", ".join(map(str, w["missing_classes"]))
+            notes.append(
+                f"{w['label']}: no labelled row is {missing}, so metrics of predicted classes count 0/0 as 0 "
+                "there (as the review does)"
+            )
         if w["status"] == "not judged" and not w["metrics"][0]["undefined"]:
             notes.append(f"{w['label']}: not judged: {w['reason']}")
     primary = record["primary_metric"]

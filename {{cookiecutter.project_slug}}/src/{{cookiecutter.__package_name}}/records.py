@@ -322,6 +322,7 @@ class QualityWindow(TypedDict):
     status: Literal["judged", "too few labels", "not judged"]
     reason: str | None  # why it is not judged
     metrics: list[QualityMetric]  # the primary metric first; [] with too few labels
+    missing_classes: list[Label]  # classes no labelled row of the window has (scored windows only)
 
 
 class QualityGate(TypedDict):
