@@ -50,6 +50,7 @@ COMMON = {
     "src/my_ml_project/drift.py",
     "src/my_ml_project/errors.py",
     "src/my_ml_project/evaluation.py",
+    "src/my_ml_project/labels.py",
     "src/my_ml_project/git.py",
     "src/my_ml_project/github_setup.py",
     "src/my_ml_project/model_card.py",

@@ -59,7 +59,7 @@ SECTIONS = {
     "Data beyond git (DVC)": ["data-remote", "fetch-data"],
     "Pull request review (train.yml)": ["holdout", "score", "compare"],
     "Release (release.yml)": ["find-review", "build", "model-card"],
-    "Drift and retraining (drift.yml)": ["drift", "retrain-data", "simulate-drift"],
+    "Drift and retraining (drift.yml)": ["drift", "label", "retrain-data", "simulate-drift"],
     "GitHub": ["setup-github"],
 }
 
@@ -316,6 +316,27 @@ def drift(params_path: Path, out: Path) -> None:
         f"{verdict}: {record['drifted']} of {len(record['columns'])} features drifted; "
         f"{record['addable_rows']} labelled rows {can} be added to the training data. Reports in {out}"
     )
+
+
+@main.command()
+@click.argument("labels_file", type=click.Path(path_type=Path))
+@PARAMS
+@user_errors
+def label(labels_file: Path, params_path: Path) -> None:
+    """Record outcomes in the service's prediction log (serving.log_predictions), for monitoring.
+
+    LABELS_FILE (CSV or Parquet) has a prediction_id column, as the service returned it (or the
+    data.row_key columns), and the target column. Targets are checked against the schema; invalid
+    rows are listed and not written, and then the exit code is 1. One transaction per file: on an
+    error nothing is written. The last value wins: a relabel replaces the outcome, and says so.
+    """
+    from .labels import label_file, report_text
+    from .settings import load_params
+
+    outcome = label_file(load_params(params_path), labels_file)
+    click.echo(report_text(outcome))
+    if outcome.invalid:
+        sys.exit(1)
 
 
 @main.command("simulate-drift")

@@ -33,10 +33,13 @@ TABLE_CHECKS = {
 }
 
 
-def read_table(path: Path | str, categorical: Sequence[str] = (), allow_empty: bool = False) -> pd.DataFrame:
+def read_table(
+    path: Path | str, categorical: Sequence[str] = (), allow_empty: bool = False, text: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a CSV or Parquet file; errors say which file and why.
 
     `categorical` columns are read as pandas categories (small codes instead of Python strings).
+    `text` columns are read as text whatever they look like (ids: `0123` or `1e5` stay as written).
     `allow_empty`: a header without rows is zero rows, not an error (current data not there yet).
     """
     path = Path(path)
@@ -52,10 +55,8 @@ def read_table(path: Path | str, categorical: Sequence[str] = (), allow_empty: b
             )
         raise DataError(f"{path}: file not found")
     try:
-        if categorical and path.suffix.lower() == ".csv":
-            frame = reader(path, dtype={c: "category" for c in categorical})
-        else:
-            frame = reader(path)
+        dtypes = {c: "category" for c in categorical} | {c: "str" for c in text}
+        frame = reader(path, dtype=dtypes) if dtypes and path.suffix.lower() == ".csv" else reader(path)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty") from None
     except (ValueError, OSError, pd.errors.ParserError) as err:
