@@ -8,17 +8,21 @@ the repository. Any SQLAlchemy URL works; SQLite (`sqlite:///path.db`) and Postg
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .data import READERS, feature_columns, read_table
 from .errors import DataError
 from .settings import FileSource, Params, SqlSource
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, TextClause
 
 # The database's sample: rows whose number, hashed (Knuth's multiplicative hash) and turned by the
 # seed, falls in the first sample_size / rows of the hash space.
@@ -38,8 +42,10 @@ def load_current(params: Params) -> pd.DataFrame:
     A source that cannot be read (a corrupt file, an unset or unusable URL, a failing query) is an
     error that says which source and why.
     """
-    source = params.drift.source
-    return read_files(params.root, source) if isinstance(source, FileSource) else read_sql(source)
+    source, labels = params.drift.source, labels_join(params)
+    if isinstance(source, FileSource):
+        return read_files(params.root, source)
+    return read_sql(source, labels=labels)
 
 
 def read_files(root: Path, source: FileSource) -> pd.DataFrame:
@@ -74,11 +80,11 @@ class Current:
 def sample_current(params: Params) -> Current:
     """Current rows for the drift check. A database larger than `drift.sample_size` is sampled in
     the database (seeded), so only the sample is transferred; files are read whole (drift samples them)."""
-    source = params.drift.source
+    source, labels = params.drift.source, labels_join(params)
     if isinstance(source, FileSource):
         rows = read_files(params.root, source)
         return Current(rows, len(rows))
-    with connect(source) as (connection, query):
+    with connect(source, labels=labels) as (connection, query):
         return sample_sql(connection, query, params.drift.sample_size, params.drift.seed, params.data.target)
 
 
@@ -102,15 +108,18 @@ def sample_sql(connection, query, size: int, seed: int, target: str) -> Current:
     return Current(pd.read_sql(picked, connection), total, labelled)
 
 
-def read_sql(source: SqlSource, now: datetime | None = None) -> pd.DataFrame:
-    """Every row the query returns (what retrain-data adds from)."""
-    with connect(source, now) as (connection, query):
+def read_sql(
+    source: SqlSource, now: datetime | None = None, labels: LabelsJoin | None = None
+) -> pd.DataFrame:
+    """Every row the query returns (what retrain-data adds from), with `labels`' outcomes if given."""
+    with connect(source, now, labels) as (connection, query):
         return pd.read_sql(query, connection)
 
 
 @contextmanager
-def connect(source: SqlSource, now: datetime | None = None):
-    """A connection to the source's database and its query with `:since` bound; errors name the source."""
+def connect(source: SqlSource, now: datetime | None = None, labels: LabelsJoin | None = None):
+    """A connection to the source's database and its query with `:since` bound (joined to the labels
+    query when given); errors name the source, or monitor.labels.query when that query fails."""
     from sqlalchemy import DateTime, bindparam, create_engine, text
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -126,14 +135,125 @@ def connect(source: SqlSource, now: datetime | None = None):
         engine = create_engine(url)
     except (ArgumentError, ImportError) as err:
         raise DataError(f"drift.source: ${source.url_env} is not a usable SQLAlchemy URL: {err}") from None
-    query = text(source.query.strip().rstrip(";"))  # a subquery of the sampling queries
-    if ":since" in source.query:  # typed, so every database compares it as a timestamp
-        query = query.bindparams(bindparam("since", value=since, type_=DateTime(timezone=True)))
+
+    def bound(sql: str) -> TextClause:
+        query = text(sql)  # a subquery of the sampling queries
+        if ":since" in sql:  # typed, so every database compares it as a timestamp
+            query = query.bindparams(bindparam("since", value=since, type_=DateTime(timezone=True)))
+        return query
+
     try:
         with engine.connect() as connection:
-            yield connection, query
+            sql = source.query.strip().rstrip(";")
+            if labels is not None:
+                sql = with_labels(connection, sql, labels, bound, source.url_env)
+            yield connection, bound(sql)
     except SQLAlchemyError as err:
         reason = getattr(err, "orig", None) or err  # the driver's own message, without SQLAlchemy's noise
         raise DataError(f"drift.source: the query on ${source.url_env} failed: {reason}") from None
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class LabelsJoin:
+    """monitor.labels: outcomes kept in a table of the team's own, joined to the current rows in the
+    database on prediction_id (or data.row_key)."""
+
+    query: str
+    target: str
+    row_key: list[str]
+
+
+LABELS_ID = "prediction_id"  # what the service returns and logs with each prediction
+
+
+def labels_join(params: Params) -> LabelsJoin | None:
+    """The labels query params set, if any; with current data from files it is an error (they carry
+    the target themselves)."""
+    labels = params.monitor.labels
+    if labels is None:
+        return None
+    if isinstance(params.drift.source, FileSource):
+        raise DataError(
+            "monitor.labels.query is set but drift.source.kind is file: current data from files carries "
+            "its target itself; remove monitor.labels, or read the current rows from the database the "
+            "labels query runs on (drift.source.kind: sql)"
+        )
+    return LabelsJoin(labels.query, params.data.target, list(params.data.row_key))
+
+
+def with_labels(
+    connection: Connection, current: str, labels: LabelsJoin, bound: Callable[[str], TextClause], url_env: str
+) -> str:
+    """The current query with its target taken from the labels query, joined in the database:
+    `SELECT c.<columns>, l.<target> FROM (<current>) c LEFT JOIN (<labels>) l ON <key>`. The labels
+    query must return one row per key; a current row without one has no target (not labelled)."""
+    from sqlalchemy import func, literal_column, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    quote = connection.dialect.identifier_preparer.quote
+    where = f"monitor.labels.query: the query on ${url_env}"
+
+    def columns_of(sql: str) -> list[str]:
+        probe: Any = select(literal_column("*")).select_from(bound(sql).columns().subquery("probe")).limit(0)
+        return list(connection.execute(probe).keys())
+
+    def failed(err: SQLAlchemyError, what: str) -> DataError:
+        reason = getattr(err, "orig", None) or err  # the driver's own message
+        return DataError(f"{where} {what}: {reason}")
+
+    current_columns = columns_of(current)  # a failure here is drift.source's: the caller says so
+    labels_sql = labels.query.strip().rstrip(";")
+    try:
+        given = columns_of(labels_sql)
+    except SQLAlchemyError as err:
+        raise failed(err, "failed") from None
+    if LABELS_ID in given:
+        key = [LABELS_ID]
+    elif labels.row_key and all(c in given for c in labels.row_key):
+        key = labels.row_key
+    else:
+        raise DataError(
+            f"{where} returns neither {LABELS_ID!r} nor the data.row_key columns {labels.row_key} to join "
+            f"the current rows on; its columns: {given}"
+        )
+    if labels.target not in given:
+        raise DataError(
+            f"{where} returns no column {labels.target!r} (data.target); its columns: {given}. Name the "
+            f"outcome so, e.g. SELECT {LABELS_ID}, outcome AS {labels.target} FROM outcomes"
+        )
+    missing = [c for c in key if c not in current_columns]
+    if missing:
+        raise DataError(
+            f"drift.source.query returns no column(s) {missing} to join monitor.labels.query's outcomes on; "
+            f"its columns: {current_columns}"
+        )
+    keys: list[Any] = [literal_column(f"l.{quote(c)}") for c in key]
+    twice: Any = (
+        select(literal_column("1"))
+        .select_from(bound(labels_sql).columns().subquery("l"))
+        .where(*(k.is_not(None) for k in keys))
+        .group_by(*keys)
+        .having(func.count() > 1)
+        .limit(1)
+    )
+    try:
+        repeated = connection.execute(twice).first()
+    except SQLAlchemyError as err:
+        raise failed(err, "failed") from None
+    if repeated is not None:
+        raise DataError(
+            f"{where} returns more than one row for some {' + '.join(key)}: make it return one outcome per "
+            "prediction (the latest, say), or every current row would count once per outcome"
+        )
+    chosen = [f"l.{quote(c)}" if c == labels.target else f"c.{quote(c)}" for c in current_columns]
+    if labels.target not in current_columns:
+        chosen.append(f"l.{quote(labels.target)}")
+    on = " AND ".join(f"c.{quote(c)} = l.{quote(c)}" for c in key)
+    sql = f"SELECT {', '.join(chosen)} FROM ({current}) AS c LEFT JOIN ({labels_sql}) AS l ON {on}"
+    try:
+        columns_of(sql)  # the join itself: on PostgreSQL, keys of different types fail here
+    except SQLAlchemyError as err:
+        raise failed(err, f"could not be joined to the current rows on {key}") from None
+    return sql
