@@ -172,3 +172,69 @@ def test_drift_reads_current_data_from_postgresql(installed, postgres_url, tmp_p
     assert record["retraining"]["counted"] and record["retraining"]["labelled"] == 2000
     assert record["dataset_drift"] is True  # the later period of the bank data drifted for real
     assert "Data drift" in done.stdout
+
+
+LOG_PREDICTIONS = """
+import json, os, sys, pandas as pd, sqlalchemy
+from my_ml_project.prediction_log import PredictionLog
+rows = pd.read_csv("data/later/bank-marketing.csv").head(20)
+log = PredictionLog(os.environ["PREDICTIONS_DATABASE_URL"], "label_log", "y")
+ids = log.write(rows.drop(columns="y"), pd.DataFrame({"prediction": ["no"] * 20}), "model:1")
+log.close()
+labels = pd.DataFrame({"prediction_id": [ids[0], ids[1], "unknown", ids[2], ids[0]],
+                       "y": ["yes", "no", "no", "maybe", "no"]})
+labels.to_csv(sys.argv[1], index=False)
+outcomes = pd.DataFrame({"prediction_id": ids[5:8], "outcome": ["yes", "no", "yes"]})
+engine = sqlalchemy.create_engine(os.environ["PREDICTIONS_DATABASE_URL"])
+outcomes.to_sql("outcomes", engine, index=False, if_exists="replace")
+print(json.dumps(ids))
+"""
+READ_BACK = """
+import json, os, pandas as pd, sqlalchemy
+from my_ml_project import errors, settings, sources
+engine = sqlalchemy.create_engine(os.environ["PREDICTIONS_DATABASE_URL"])
+logged = pd.read_sql("SELECT prediction_id, y FROM label_log", engine)
+current = sources.load_current(settings.load_params("params-labels.yaml"))
+params = settings.load_params("params-labels-broken.yaml")
+try:
+    sources.load_current(params)
+    failed = None
+except errors.DataError as err:
+    failed = str(err)
+print(json.dumps({"logged": dict(zip(logged["prediction_id"], logged["y"])), "failed": failed,
+                  "joined": dict(zip(current["prediction_id"], current["y"]))}))
+"""
+
+
+def test_label_and_the_labels_query_on_postgresql(installed, postgres_url, tmp_path):
+    """`label` writes outcomes into a PostgreSQL prediction log in one transaction; a labels query
+    gives the current rows their target, joined in the server."""
+    project, task = installed
+    if task != "classification":
+        pytest.skip("one task is enough for the database path")
+    db = {"PREDICTIONS_DATABASE_URL": postgres_url}
+    ids = json.loads(python(project, LOG_PREDICTIONS, str(tmp_path / "labels.csv"), **db).stdout)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["serving"]["log_predictions"] = {"url_env": "PREDICTIONS_DATABASE_URL", "table": "label_log"}
+    query = "SELECT * FROM label_log"
+    params["drift"]["source"] = {"kind": "sql", "url_env": "PREDICTIONS_DATABASE_URL", "query": query,
+                                 "window_days": 7}  # fmt: skip
+    params["monitor"]["labels"] = {"query": 'SELECT prediction_id, outcome AS "y" FROM outcomes'}
+    (project / "params-labels.yaml").write_text(yaml.safe_dump(params))
+    params["monitor"]["labels"] = {"query": "SELECT prediction_id, y FROM no_such_table"}
+    (project / "params-labels-broken.yaml").write_text(yaml.safe_dump(params))
+
+    labels = str(tmp_path / "labels.csv")
+    done = cli(project, "label", labels, "--params", "params-labels.yaml", check=False, **db)
+    assert done.returncode == 1, done.stdout + done.stderr  # one invalid row, listed and not written
+    counts = dict(re.findall(r"^  ([a-z ]+): +(\d+) ", done.stdout, re.MULTILINE))
+    assert counts == {"labelled": "2", "already labelled": "0", "relabelled": "0", "unknown ids": "1",
+                      "duplicates": "1", "invalid": "1"}, done.stdout  # fmt: skip
+    assert "2 logged predictions updated, in one transaction." in done.stdout
+    assert re.search(r"^y +isin\(\['no', 'yes'\]\) +1 +maybe +4$", done.stdout, re.MULTILINE), done.stdout
+
+    found = json.loads(python(project, READ_BACK, **db).stdout)
+    assert [found["logged"][i] for i in ids[:4]] == ["no", "no", None, None]  # ids[0]: the last row wins
+    assert [found["joined"][i] for i in ids[4:9]] == [None, "yes", "no", "yes", None]  # from outcomes
+    assert found["failed"].startswith("monitor.labels.query: the query on $PREDICTIONS_DATABASE_URL failed: ")
+    assert 'relation "no_such_table" does not exist' in found["failed"]

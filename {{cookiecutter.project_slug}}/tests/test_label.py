@@ -14,7 +14,15 @@ import pandas as pd
 import pytest
 from support import ROOT, explain, invoke, real_params, write_table
 
-from {{ cookiecutter.__package_name }} import data, errors, labels, prediction_log, schema, settings, sources
+from {{ cookiecutter.__package_name }} import (
+    data,
+    errors,
+    labels,
+    prediction_log,
+    schema,
+    settings,
+    sources,
+)
 
 URL_ENV, TABLE = "TEST_LABELS_DB", "predictions"
 PARAMS = real_params()
