@@ -11,10 +11,12 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from fakes.github import FakeGitHub
 from harness.act import act
+from harness.params import QUICK, use_candidates
 from harness.project import UV, bake, cli, commit, git_init, head_sha, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
@@ -23,14 +25,24 @@ DATA = "data/bank-marketing.csv"
 CREATE_PR = "peter-evans/create-pull-request"
 DISPATCH = ["workflow", "run", "train.yml", "--ref", "retrain/drift", "-f", "pr=1"]  # comment on PR #1
 ISSUE_TITLE = "Data drift: no new labelled rows to retrain on"
+CURRENT = "data/current/simulated.csv"
 
 
-def drifted_repo(root: Path, labels: bool, period: str = "later") -> Path:
-    """A baked project with a later period of the sample data committed as its current data."""
+def drifted_repo(
+    root: Path, labels: bool, period: str = "later", concept: str = "0", one_month: bool = False
+) -> Path:
+    """A baked project with a later period of the sample data committed as its current data.
+
+    `concept`: the share of rows above the first numeric feature's median whose outcome changes.
+    `one_month`: every row in the latest month of the batch (one window of model quality)."""
     project = bake(root)
-    args = ["simulate-drift", "--rows", "1500", "--period", period] + ([] if labels else ["--no-labels"])
+    use_candidates(project, QUICK)  # the monitor trains main's model when no release job kept one
+    args = ["simulate-drift", "--rows", "1500", "--period", period, "--concept", concept]
     git_init(project)  # the CLI needs the project installed: use the template's own uv to run it
-    cli(project, *args)
+    cli(project, *args, *([] if labels else ["--no-labels"]))
+    if one_month:
+        batch = pd.read_csv(project / CURRENT)
+        batch.assign(period=batch["period"].max()).to_csv(project / CURRENT, index=False)
     commit(project, "current data")
     return project
 
@@ -77,7 +89,7 @@ def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispa
     assert pr["number"] == 1 and pr["state"] == "open" and pr["labels"] == ["drift"]
     assert pr["head"]["ref"] == "retrain/drift" and pr["head"]["sha"] == github.branch_sha("retrain/drift")
     assert pr["base"] == {"ref": "main", "sha": head_sha(project)}
-    assert pr["title"].startswith("Retrain on drifted data (20")
+    assert pr["title"].startswith("Retrain on recent data (20")
     assert pr["token"] == "workflow-token"  # no app configured: the fallback token
     assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
     assert "## 🌊 Data drift" in pr["body"]  # the drift summary, as in the job summary
@@ -176,7 +188,10 @@ def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue
 
     assert first.returncode == 0, first.log[-4000:]
     summary = (github.artifact("drift-report", run_id=first.run_id) / "summary.md").read_text()
-    assert summary.startswith("## 🌊 Data drift")
+    assert (
+        summary.startswith("**Monitor**: data: drift; quality: no labels.")
+        and "\n## 🌊 Data drift" in summary
+    )
     (issue,) = github.issues()
     assert issue["title"] == ISSUE_TITLE and issue["labels"] == ["drift"] and issue["state"] == "open"
     report = f"[Open the Evidently drift report (drift.html)](https://github.com/{REPO}/actions/runs/"
@@ -205,17 +220,37 @@ def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue
     assert github.pulls() == [] and first.calls(CREATE_PR) == second.calls(CREATE_PR) == []
 
 
-def test_no_drift_opens_nothing(tmp_path):
-    """E.g. after the retraining PR was merged: current data like the training data, no PR, no issue."""
-    project = drifted_repo(tmp_path / "repo", labels=True, period="reference")
+def test_a_stable_month_opens_nothing(tmp_path):
+    """E.g. after the retraining PR was merged: a month of current data like the training data, its
+    outcomes known and predicted as well as in the review: no PR, no issue."""
+    project = drifted_repo(tmp_path / "repo", labels=True, period="reference", one_month=True)
     github = new_github(tmp_path)
 
     result = run_drift(project, tmp_path / "act", github)
 
     assert result.returncode == 0, result.log[-4000:]
-    assert "## ✅ No data drift" in result.summary
+    assert "**Monitor**: data: no drift; quality: holding." in result.summary
+    assert "## ✅ No data drift" in result.summary and "Model quality: holding" in result.summary
     assert result.calls(CREATE_PR) == []
     assert github.gh_calls() == [] and github.pulls() == [] and github.issues() == []
+
+
+def test_concept_drift_alone_opens_the_retraining_pr(tmp_path):
+    """The features as in training, the outcome changed for some rows: data drift sees nothing, the
+    model's quality decays, and the labelled rows go to ONE retraining pull request."""
+    project = drifted_repo(tmp_path / "repo", labels=True, period="reference", concept="0.6", one_month=True)
+    github = new_github(tmp_path)
+
+    result = run_drift(project, tmp_path / "act", github)
+
+    assert result.returncode == 0, result.log[-4000:]
+    assert "**Monitor**: data: no drift; quality: decayed." in result.summary
+    assert "Train it when no release job kept it" in result.log  # no cache yet: main's model trained
+    (pr,) = github.pulls()
+    assert pr["head"]["ref"] == "retrain/drift" and pr["files"] == [DATA, "data/manifest.json"]
+    assert "**Monitor**: data: no drift; quality: decayed." in pr["body"]
+    assert "Model quality: decayed" in pr["body"] and "the model has decayed" in pr["body"]
+    assert github.gh_calls() == [DISPATCH] and github.issues() == []
 
 
 def test_a_fresh_repository_without_current_data_passes_and_says_what_to_configure(tmp_path):

@@ -9,7 +9,7 @@ from support import PKG_NAME, run_fresh
 
 from {{ cookiecutter.__package_name }} import cli
 
-VERBS = sorted(cli.main.commands)
+VERBS = sorted(name for name, verb in cli.main.commands.items() if not verb.hidden)
 
 
 def test_help_lists_the_verbs_in_the_loops_order_without_heavy_imports():

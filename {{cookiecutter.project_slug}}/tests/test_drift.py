@@ -17,6 +17,7 @@ from {{ cookiecutter.__package_name }} import (
     errors,
     models,
     prediction_log,
+    progress,
     reports,
     schema,
     settings,
@@ -35,10 +36,12 @@ def realistic_project(dest: Path, source: dict | None = None) -> Path:
     return params
 
 
-def run_drift(params: Path, out: Path, monkeypatch=None, github_output: Path | None = None):
+def run_drift(params: Path, out: Path, monkeypatch=None, github_output: Path | None = None, model=None):
+    """`monitor` (data drift only, unless `model` names the deployed model's folder)."""
     if monkeypatch and github_output:
         monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
-    return invoke("drift", "--params", params, "--out", out)
+    model = model or out.parent / "no-model"
+    return invoke("monitor", "--params", params, "--model", model, "--out", out)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,8 @@ def test_undrifted_sample_of_the_reference_period_is_not_drift(tmp_path, monkeyp
     record = json.loads((tmp_path / "out" / "drift.json").read_text())
     assert record["dataset_drift"] is False
     assert record["share"] < record["drift_share"]
-    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"  # no labels: nothing to add
+    # No labels: nothing to add, and no quality to score (no model given)
+    assert (tmp_path / "github_output").read_text() == "drift=false\ndecayed=false\nlabels=0\n"
     assert "## ✅ No data drift" in (tmp_path / "out" / "summary.md").read_text()
 
 
@@ -76,7 +80,8 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     named = [c for c, v in record["columns"].items() if v["drifted"]]
     assert len(named) == record["drifted"] > 0
     summary = (out / "summary.md").read_text()
-    assert summary.startswith("## 🌊 Data drift")
+    assert summary.startswith("**Monitor**: data: drift; quality: not scored.")
+    assert "\n## 🌊 Data drift" in summary
     for column in named:
         assert f"| {column} | ⚠️ yes |" in summary
     # The drifted features' distributions, reference vs current, drawn where the summary is read.
@@ -114,9 +119,9 @@ def test_no_current_data_yet_is_a_notice_not_a_failure(tmp_path, monkeypatch, co
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "job_summary.md"))
     result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
     assert result.exit_code == 0, explain(result)
-    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"
+    assert (tmp_path / "github_output").read_text() == "drift=false\ndecayed=false\nlabels=0\n"
     summary = (tmp_path / "out" / "summary.md").read_text()
-    assert summary.startswith("## ⏸️ No drift verdict: no current data yet")
+    assert "\n## ⏸️ No drift verdict: no current data yet" in summary
     assert "There is no current data in files current/*.csv" in summary
     for setting in ("`drift.source.path`", "`current/*.csv`", "`kind: sql`", "secret `DRIFT_DATABASE_URL`"):
         assert setting in summary
@@ -132,11 +137,12 @@ def test_fewer_usable_rows_than_min_rows_is_no_verdict_not_a_failure(tmp_path, m
     write_table(training.head(50), tmp_path / "current" / "few.csv")
     result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
     assert result.exit_code == 0, explain(result)
-    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"  # all 50 already known
+    assert (tmp_path / "github_output").read_text() == "drift=false\ndecayed=false\nlabels=0\n"  # all known
     summary = (tmp_path / "out" / "summary.md").read_text()
     min_rows = settings.load_params(params).drift.min_rows
-    assert summary.startswith(
-        f"## ⏸️ No drift verdict: 50 usable current rows, fewer than `drift.min_rows` ({min_rows})"
+    assert (
+        f"\n## ⏸️ No drift verdict: 50 usable current rows, fewer than `drift.min_rows` ({min_rows})"
+        in summary
     )
     assert "- 50 already in the training data" in summary
     assert json.loads((tmp_path / "out" / "drift.json").read_text())["status"] == "too-few-rows"
@@ -155,7 +161,7 @@ def test_sql_source_without_rows_in_the_window_is_a_notice(tmp_path, monkeypatch
     params = realistic_project(tmp_path / "project", sqlite_source(db))
     result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output")
     assert result.exit_code == 0, explain(result)
-    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=0\n"
+    assert (tmp_path / "github_output").read_text() == "drift=false\ndecayed=false\nlabels=0\n"
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "no current data in the database in $TEST_DRIFT_DB (last 7 days)" in summary
     assert "returned no rows from the last 7 days (`drift.source.window_days`)" in summary
@@ -284,7 +290,7 @@ def test_drift_on_a_sampled_database_reports_what_it_read(drifted, tmp_path, mon
     current = record["sample_sizes"]["current"]
     assert current["rows"] == 3_000 and 900 <= current["read"] <= 1_100 and record["dataset_drift"] is True
     assert record["retraining"]["counted"] and record["addable_rows"] == 3_000
-    assert (tmp_path / "github_output").read_text() == "drift=true\nlabels=3000\n"
+    assert (tmp_path / "github_output").read_text() == "drift=true\ndecayed=false\nlabels=3000\n"
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert f"({current['read']:,} read, sampled in the database from 3,000)" in summary
     assert (
@@ -387,7 +393,8 @@ def test_drift_counts_the_rows_retrain_data_adds(tmp_path, mixed_batch):
     params, _, _, _ = mixed_batch
     result = run_drift(params, tmp_path / "out")
     assert result.exit_code == 0, explain(result)
-    assert (tmp_path / "github_output").read_text() == "drift=false\nlabels=300\n"  # 328 rows: no verdict
+    # 328 rows: no verdict
+    assert (tmp_path / "github_output").read_text() == "drift=false\ndecayed=false\nlabels=300\n"
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert (
         "**300** of the 323 labelled current rows" in summary
@@ -520,3 +527,120 @@ def test_links_name_the_run_and_only_this_repositorys_report(monkeypatch):
     assert reports.links() == {"run": run, "artifacts": f"{run}#artifacts", "report": f"{run}/artifacts/9"}
     monkeypatch.setenv("DRIFT_REPORT_URL", "https://evil.example/drift.html")
     assert "report" not in reports.links()
+
+
+# -- monitor: data drift and model quality together --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Path:
+    """The linear candidate trained on the full training data: its reviewed holdout values are
+    measured on thousands of rows, as a real project's are (a small sample's would be noisy)."""
+    params = realistic_project(tmp_path_factory.mktemp("deployed"))
+    raw = json.loads(params.read_text(encoding="utf-8"))
+    raw["train"] |= {"candidates": {"linear": raw["train"]["candidates"]["linear"]}, "cv_folds": 2}
+    params.write_text(json.dumps(raw), encoding="utf-8")
+    out = params.parent / "model"
+    result = invoke("train", "--params", params, "--out", out)
+    assert result.exit_code == 0, explain(result)
+    return out
+
+
+def monitored(tmp_path: Path, trained: Path, batch: pd.DataFrame, monkeypatch) -> tuple[str, str, dict]:
+    """`monitor` on `batch` as the current data, scoring `trained`: (its output, GITHUB_OUTPUT, record)."""
+    params = realistic_project(tmp_path)
+    raw = json.loads(params.read_text(encoding="utf-8"))
+    raw["monitor"]["min_rows"] = 100  # a few thousand rows over a year's months
+    params.write_text(json.dumps(raw), encoding="utf-8")
+    write_table(batch, tmp_path / "current" / "batch.csv")
+    result = run_drift(params, tmp_path / "out", monkeypatch, tmp_path / "github_output", model=trained)
+    assert result.exit_code == 0, explain(result)
+    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
+    return said(result.output), (tmp_path / "github_output").read_text(), record
+
+
+def said(output: str) -> str:
+    """The verb's own lines, without its progress lines (stderr, which the test runner mixes in)."""
+    return "\n".join(line for line in output.splitlines() if not progress.STAMP.match(line))
+
+
+def unseen_rows(rows: int = 4000) -> pd.DataFrame:
+    """Holdout rows of the real training data, never trained on, as one window: their time is the
+    latest of them (a random sample of the training period, where the model's review measured it)."""
+    real = real_params()
+    holdout = data.split(data.load_training_data(real), real).holdout
+    sample = holdout.sample(n=min(rows, len(holdout)), random_state=0)
+    return sample.assign(**{real.data.time_column: sample[real.data.time_column].max()})
+
+
+def test_concept_drift_alone_decays_quality_and_asks_to_retrain(tmp_path, deployed, monkeypatch):
+    """The features as before, the outcome changed for some of them: the data check sees nothing."""
+    params = realistic_project(tmp_path / "simulate")
+    out = tmp_path / "simulate" / "batch.csv"
+    result = invoke(
+        "simulate-drift", "--params", params, "--period", "reference", "--rows", "4000", "--concept", "0.6",
+        "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0 and "; concept drift: " in result.output, explain(result)
+    batch = data.read_table(out)
+    time_column = real_params().data.time_column
+    batch[time_column] = batch[time_column].max()  # one window
+    output, outputs, record = monitored(tmp_path / "check", deployed, batch, monkeypatch)
+    assert output.splitlines()[0] == "**Monitor**: data: no drift; quality: decayed."
+    assert outputs.startswith("drift=false\ndecayed=true\nlabels=")
+    quality = record["quality"]
+    assert quality["verdict"] == "decayed" and quality["judged_window"] in quality["sentence"]
+    summary = (tmp_path / "check" / "out" / "summary.md").read_text(encoding="utf-8")
+    assert summary.index("Model quality: decayed") < summary.index("No data drift")
+
+
+def test_unseen_rows_of_the_training_period_hold_their_quality(tmp_path, deployed, monkeypatch):
+    output, outputs, record = monitored(tmp_path, deployed, unseen_rows(), monkeypatch)
+    assert output.splitlines()[0] == "**Monitor**: data: no drift; quality: holding."
+    assert outputs.startswith("drift=false\ndecayed=false\n")
+    judged = [w for w in record["quality"]["windows"] if w["status"] == "judged"]
+    assert judged and all(not w["metrics"][0]["worse"] for w in judged)
+
+
+def test_feature_drift_with_the_same_outcomes_says_quality_holds(tmp_path, deployed, monkeypatch):
+    """Covariate shift: the rows with the largest first numeric feature, their outcomes as they were."""
+    rows = unseen_rows(20000)
+    numeric, _ = data.feature_columns()
+    # Drawn with a weight rising with its rank: the feature's distribution moves, every value still seen.
+    weights = rows[numeric[0]].rank(method="first") ** 2
+    shifted = rows.sample(n=len(rows) // 2, weights=weights, random_state=0)
+    output, _, record = monitored(tmp_path, deployed, shifted, monkeypatch)
+    assert record["dataset_drift"] or record["drifted"] > 0
+    assert record["quality"]["verdict"] == "holding", record["quality"]["sentence"]
+    assert "quality: holding" in output.splitlines()[0]
+
+
+def test_current_data_without_outcomes_says_no_labels_and_what_to_configure(tmp_path, deployed, monkeypatch):
+    batch = unseen_rows(1000).drop(columns=[real_params().data.target])
+    output, outputs, record = monitored(tmp_path, deployed, batch, monkeypatch)
+    assert output.splitlines()[0] == "**Monitor**: data: no drift; quality: no labels."
+    assert outputs.startswith("drift=false\ndecayed=false\n")
+    assert record["quality"]["rows"]["labelled"] == 0 and record["quality"]["rows"]["unlabelled"] == 1000
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "record the outcomes of logged predictions with the `label` verb" in summary
+
+
+def test_without_a_model_the_check_scores_the_data_and_says_so(tmp_path, monkeypatch):
+    params = realistic_project(tmp_path)
+    write_table(unseen_rows(1000), tmp_path / "current" / "batch.csv")
+    result = run_drift(params, tmp_path / "out", model=tmp_path / "nowhere")
+    assert result.exit_code == 0, explain(result)
+    assert said(result.output).splitlines()[:2] == [
+        "**Monitor**: data: no drift; quality: not scored.",
+        f"No model at {tmp_path / 'nowhere'} (train writes one there): data drift only.",
+    ]
+
+
+def test_drift_is_the_old_name_of_monitor(tmp_path):
+    params = realistic_project(tmp_path)
+    write_table(unseen_rows(600), tmp_path / "current" / "batch.csv")
+    old = invoke("drift", "--params", params, "--model", tmp_path / "none", "--out", tmp_path / "a")
+    new = invoke("monitor", "--params", params, "--model", tmp_path / "none", "--out", tmp_path / "b")
+    assert old.exit_code == new.exit_code == 0, explain(old)
+    assert said(old.output).replace(str(tmp_path / "a"), str(tmp_path / "b")) == said(new.output)
+    assert (tmp_path / "a" / "summary.md").read_text() == (tmp_path / "b" / "summary.md").read_text()

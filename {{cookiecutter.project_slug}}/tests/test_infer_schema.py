@@ -360,9 +360,9 @@ def test_data_you_bring_can_be_retrained_on(loader, tmp_path, monkeypatch):
         batch["target"] = batch["target"] + frame["target"].max()
     write_table(batch, tmp_path / "data" / "current" / "batch.csv")
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
-    result = invoke("drift", "--params", params, "--out", tmp_path / "drift")
+    result = invoke("drift", "--params", params, "--model", tmp_path / "none", "--out", tmp_path / "drift")
     assert result.exit_code == 0, explain(result)
-    assert (tmp_path / "github_output").read_text() == "drift=true\nlabels=150\n"
+    assert (tmp_path / "github_output").read_text() == "drift=true\ndecayed=false\nlabels=150\n"
     result = invoke("retrain-data", "--params", params, "--body", tmp_path / "body.md")
     assert result.exit_code == 0, explain(result)
     assert (

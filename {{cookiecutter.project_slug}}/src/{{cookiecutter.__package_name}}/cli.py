@@ -59,7 +59,7 @@ SECTIONS = {
     "Data beyond git (DVC)": ["data-remote", "fetch-data"],
     "Pull request review (train.yml)": ["holdout", "score", "compare"],
     "Release (release.yml)": ["find-review", "build", "model-card"],
-    "Drift and retraining (drift.yml)": ["drift", "label", "retrain-data", "simulate-drift"],
+    "Monitoring and retraining (drift.yml)": ["monitor", "label", "retrain-data", "simulate-drift"],
     "GitHub": ["setup-github"],
 }
 
@@ -292,30 +292,54 @@ def compare(
 
 @main.command()
 @PARAMS
+@path_option(
+    "--model", "model_dir", default="artifacts/model",
+    help="The deployed model (main's), scored on the labelled current rows; without it, data drift only.",
+)  # fmt: skip
 @path_option("--out", default="reports/drift", help="Folder for drift.json, summary.md and drift.html.")
 @user_errors
-def drift(params_path: Path, out: Path) -> None:
-    """Compare current data (drift.source) with the training data; write drift.html, drift.json, summary.md.
+def monitor(params_path: Path, model_dir: Path, out: Path) -> None:
+    """Check current data (drift.source): its drift from the training data, and the model's quality on
+    the rows whose outcome is known, window by window (monitor in params.yaml). Writes drift.html,
+    drift.json and summary.md.
 
-    Exits 0 whether or not the data drifted, and with a notice but no verdict when there is no
-    current data yet or fewer usable rows than drift.min_rows; 1 when the source cannot be read.
-    GITHUB_OUTPUT gets `drift` (true/false) and `labels` (how many rows retrain-data would add).
+    Exits 0 whatever it finds, with a notice but no verdict when there is no current data yet or too
+    few rows; 1 when the source cannot be read. GITHUB_OUTPUT gets `drift` and `decayed` (true/false)
+    and `labels` (how many rows retrain-data would add).
     """
     from .drift import check
     from .reports import set_outputs
     from .settings import load_params
 
-    record = check(load_params(params_path), out)
-    set_outputs(drift=record["dataset_drift"], labels=record["addable_rows"])
+    model = model_dir if (model_dir / "model.json").is_file() else None
+    record = check(load_params(params_path), out, model)
+    set_outputs(drift=record["dataset_drift"], decayed=record["decayed"], labels=record["addable_rows"])
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    no_model = f"No model at {model_dir} (train writes one there): data drift only."
     if "drifted" not in record:  # no verdict: the notice says why and what to do
-        click.echo((out / "summary.md").read_text(encoding="utf-8"))
+        click.echo(summary + (no_model if model is None else ""))
         return
+    click.echo(summary.splitlines()[0])  # the headline: data drift and model quality
+    if model is None:
+        click.echo(no_model)
     verdict = "Data drift" if record["dataset_drift"] else "No data drift"
     can = "may" if record["retraining"].get("counted") else "can"
     click.echo(
         f"{verdict}: {record['drifted']} of {len(record['columns'])} features drifted; "
         f"{record['addable_rows']} labelled rows {can} be added to the training data. Reports in {out}"
     )
+
+
+# The check's first name, kept so that existing workflows and habits keep working.
+main.add_command(
+    click.Command(
+        "drift",
+        callback=monitor.callback,
+        params=monitor.params,
+        help="The old name of `monitor`.",
+        hidden=True,
+    )
+)
 
 
 @main.command()
@@ -343,28 +367,42 @@ def label(labels_file: Path, params_path: Path) -> None:
 @PARAMS
 @click.option(
     "--period", type=click.Choice(["later", "reference"]), default="later", show_default=True,
-    help="later: rows from data/later/ (real drift); reference: a sample of the training data (no drift).",
+    help="later: rows from data/later/ (real drift); reference: holdout rows of the training data "
+    "(no drift, and unseen by the model).",
 )  # fmt: skip
 @click.option("--rows", type=int, default=2000, show_default=True, help="How many rows to write.")
 @click.option("--no-labels", is_flag=True, help="Drop the target column, as fresh production data has none.")
+@click.option(
+    "--concept", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+    help="Concept drift: this share of the rows with the first numeric feature above its median get "
+    "another outcome; the features stay as they are.",
+)  # fmt: skip
 @path_option(
     "--out", default="data/current/simulated.csv", help="Where drift.source (a file source) reads it."
 )
 @user_errors
-def simulate_drift(params_path: Path, period: str, rows: int, no_labels: bool, out: Path) -> None:
+def simulate_drift(
+    params_path: Path, period: str, rows: int, no_labels: bool, concept: float, out: Path
+) -> None:
     """Write a batch of 'current' data for demos and tests, from a later period of the real data."""
     from . import data
+    from .drift import shift_concept
     from .settings import load_params
 
     params = load_params(params_path)
     if period == "later":
         batch = data.read_table(params.data_path.parent / "later" / params.data_path.name).head(rows)
     else:
-        batch = data.read_table(params.data_path).sample(n=rows, random_state=params.drift.seed)
+        holdout = data.split(data.load_training_data(params), params).holdout
+        batch = holdout.sample(n=min(rows, len(holdout)), random_state=params.drift.seed)
+    changed = ""
+    if concept:
+        batch, changed = shift_concept(batch, params, concept, params.drift.seed)
+        changed = f"; concept drift: {changed}"
     if no_labels:
         batch = batch.drop(columns=[params.data.target])
     data.write_table(batch, out)
-    click.echo(f"Wrote {len(batch)} rows of the {period} period to {out}")
+    click.echo(f"Wrote {len(batch)} rows of the {period} period to {out}{changed}")
 
 
 @main.command("retrain-data")

@@ -13,10 +13,11 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from . import charts, data, progress, reports, retraining, schema, sources
-from .records import Chart
+from . import charts, data, progress, records, reports, retraining, schema, sources
+from .records import Chart, QualityRecord
 from .settings import Params
 
 
@@ -36,6 +37,33 @@ def usable_sample(current: pd.DataFrame, source: str, size: int, seed: int) -> t
         if failed is not None:
             failures.append(failed)
     return pd.concat(kept), failures, valid
+
+
+def shift_concept(batch: pd.DataFrame, params: Params, share: float, seed: int) -> tuple[pd.DataFrame, str]:
+    """Concept drift for demos and tests: the features stay as they are; among the rows whose first
+    numeric feature is above its median, a `share` of them get another outcome (the next class, or
+    twice the value). Returns the batch and what was changed, in words."""
+    numeric, categorical = data.feature_columns()
+    target, shifted = params.data.target, batch.copy()
+    if numeric:
+        column = numeric[0]
+        condition = shifted[column] > shifted[column].median()
+        where = f"{column} above its median ({shifted[column].median():g})"
+    else:
+        column = categorical[0]
+        condition = shifted[column] == shifted[column].mode().iloc[0]
+        where = f"{column} = {shifted[column].mode().iloc[0]}"
+    rng = np.random.default_rng(seed)
+    chosen = condition.to_numpy() & (rng.random(len(shifted)) < share)
+    if params.task == "classification":
+        classes = sorted(shifted[target].dropna().unique().tolist(), key=str)
+        following = {c: classes[(i + 1) % len(classes)] for i, c in enumerate(classes)}
+        shifted.loc[chosen, target] = shifted.loc[chosen, target].map(following)
+        how = "another class"
+    else:
+        shifted.loc[chosen, target] = shifted.loc[chosen, target] * 2
+        how = "twice the value"
+    return shifted, f"{chosen.sum():,} rows ({share:.0%} of those with {where}) got {how}"
 
 
 def sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
@@ -101,8 +129,11 @@ def distributions(reference: pd.DataFrame, current: pd.DataFrame, columns: dict)
     ]
 
 
-def check(params: Params, out: Path) -> dict:
-    """Run the drift check, write drift.json and summary.md (and drift.html) to `out`, return the record.
+def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
+    """Run the check, write drift.json and summary.md (and drift.html) to `out`, return the record.
+
+    Data drift, and with `model_dir` (the deployed model: main's) its quality on the labelled current
+    rows, window by window (`quality`: a QualityRecord, or None with `quality_note` saying why).
 
     `status` is "drift" or "no-drift" (the verdict), or no verdict and no error: "no-data" when the
     source has no current rows yet (a fresh repository) and "too-few-rows" when fewer than
@@ -119,7 +150,8 @@ def check(params: Params, out: Path) -> dict:
     if current_raw.empty:
         setup = params.drift.source.model_dump()
         record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
-        return write_results({**record, "addable_rows": 0}, params, out, intake="")
+        record |= {"quality": None, "quality_note": "no current rows", "addable_rows": 0}
+        return write_results(record, params, out, intake="")
     size, seed = params.drift.sample_size, params.drift.seed
     with progress.step("Validating the current rows against the schema") as note:
         current, failures, valid = usable_sample(current_raw, source, size, seed)
@@ -162,15 +194,65 @@ def check(params: Params, out: Path) -> dict:
             **result,
             "charts": distributions(reference_sample, current, result["columns"]),
         }
+    record["quality"], record["quality_note"] = model_quality(params, current_raw, model_dir, source)
     return write_results(record, params, out, intake=retraining.explain(params, found, source, done=False))
 
 
+def model_quality(
+    params: Params, current: pd.DataFrame, model_dir: Path | None, source: str
+) -> tuple[QualityRecord | None, str]:
+    """The model scored per window on the labelled current rows that pass the schema, or why not.
+
+    Rows are windowed by the prediction log's `logged_at` when they have it, else data.time_column.
+    Labelled rows the schema refuses are left out (counted in the validation findings above).
+    """
+    from . import models, quality
+
+    target = params.data.target
+    time_column = "logged_at" if "logged_at" in current.columns else params.data.time_column
+    if model_dir is None:
+        return None, "no model given (`--model`): the check scores only the data"
+    if time_column is None:
+        return None, "no time column to make windows of: set data.time_column in params.yaml"
+    if target not in current.columns or current[target].isna().all():
+        labelled = current.iloc[0:0]
+    else:
+        with progress.step("Validating the labelled current rows"):
+            labelled, _ = data.valid_rows(
+                current[current[target].notna()], schema.TrainingData, source, partial=True
+            )
+    model, info = models.load(model_dir, params.train.trusted_types)
+    reviewed = records.read_training_record(model_dir)["holdout"]["metrics"]
+    unlabelled = current[current[target].isna()] if target in current.columns else current
+    rows = pd.concat([labelled, unlabelled]).sort_index()
+    with progress.step(f"Scoring the model on {len(labelled):,} labelled current rows"):
+        features = labelled[info.numeric + info.categorical]
+        predictions = models.predict_frame(model, features) if len(features) else pd.DataFrame(index=[])
+        found = quality.score_windows(
+            params, rows, predictions.reindex(rows.index), info, reviewed, time_column=time_column
+        )
+    return found, ""
+
+
 def write_results(record: dict, params: Params, out: Path, intake: str) -> dict:
-    """Write drift.json and summary.md (also the GitHub job summary)."""
+    """Write drift.json and summary.md (also the GitHub job summary): the headline, data drift, quality."""
+    from . import quality
+
     out.mkdir(parents=True, exist_ok=True)
+    record["decayed"] = record["quality"] is not None and record["quality"]["verdict"] == quality.DECAYED
     data.write_json(out / "drift.json", record)
-    summary = reports.render(
+    drift = reports.render(
         "drift.md.j2", r=record, target=params.data.target, intake=intake, legend=charts.LEGEND["drift"]
     )
-    reports.publish(summary, out / "summary.md")
+    found = record["quality"]
+    not_scored = f"## ⏸️ Model quality: not scored\n\n{record['quality_note']}.\n"
+    scored = quality.render(found) if found else not_scored
+    reports.publish(f"{headline(record)}\n\n{scored}\n{drift}", out / "summary.md")
     return record
+
+
+def headline(record: dict) -> str:
+    """What the check found, in one line: data drift and model quality, and so whether to retrain."""
+    data_word = {"drift": "drift", "no-drift": "no drift"}.get(record["status"], "no verdict")
+    quality_word = record["quality"]["verdict"] if record["quality"] else "not scored"
+    return f"**Monitor**: data: {data_word}; quality: {quality_word}."
