@@ -24,7 +24,7 @@ REPO = "acme/churn-model"
 DATA = "data/bank-marketing.csv"
 CREATE_PR = "peter-evans/create-pull-request"
 DISPATCH = ["workflow", "run", "train.yml", "--ref", "retrain/drift", "-f", "pr=1"]  # comment on PR #1
-ISSUE_TITLE = "Data drift: no new labelled rows to retrain on"
+ISSUE_TITLE = "Drift or decay: no new labelled rows to retrain on"
 CURRENT = "data/current/simulated.csv"
 
 
