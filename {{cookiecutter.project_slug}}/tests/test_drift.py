@@ -603,16 +603,30 @@ def test_unseen_rows_of_the_training_period_hold_their_quality(tmp_path, deploye
 
 
 def test_feature_drift_with_the_same_outcomes_says_quality_holds(tmp_path, deployed, monkeypatch):
-    """Covariate shift: the rows with the largest first numeric feature, their outcomes as they were."""
-    rows = unseen_rows(20000)
-    numeric, _ = data.feature_columns()
-    # Drawn with a weight rising with its rank: the feature's distribution moves, every value still seen.
-    weights = rows[numeric[0]].rank(method="first") ** 2
-    shifted = rows.sample(n=len(rows) // 2, weights=weights, random_state=0)
+    """Covariate shift: the inputs move, the model's errors do not."""
+    shifted = covariate_shift(unseen_rows(20000), deployed)
     output, _, record = monitored(tmp_path, deployed, shifted, monkeypatch)
     assert record["dataset_drift"] or record["drifted"] > 0
     assert record["quality"]["verdict"] == "holding", record["quality"]["sentence"]
     assert "quality: holding" in output.splitlines()[0]
+
+
+def covariate_shift(rows: pd.DataFrame, trained: Path) -> pd.DataFrame:
+    """Half the rows of each level of the model's own error, drawn with a weight rising with the
+    rank of the first numeric feature: that feature's distribution moves, every error level keeps
+    its share. (Drawn without the strata, a regression's errors move too: they grow with the target.)"""
+    model, info = models.load(trained, real_params().train.trusted_types)
+    predicted = models.predict_frame(model, rows[info.numeric + info.categorical])
+    target = rows[real_params().data.target]
+    if "proba_" in "".join(predicted.columns):  # classification: the outcome and the score's decile
+        score = predicted.filter(like="proba_").iloc[:, 0]
+        level = target.astype(str) + pd.qcut(score.rank(method="first"), 10, labels=False).astype(str)
+    else:
+        level = pd.qcut((target - predicted["prediction"]).abs().rank(method="first"), 20, labels=False)
+    weights = rows[info.numeric[0]].rank(method="first") ** 2
+    return rows.groupby(level, group_keys=False).apply(
+        lambda group: group.sample(n=len(group) // 2, weights=weights[group.index], random_state=0)
+    )
 
 
 def test_current_data_without_outcomes_says_no_labels_and_what_to_configure(tmp_path, deployed, monkeypatch):

@@ -217,10 +217,14 @@ def model_quality(
     if target not in current.columns or current[target].isna().all():
         labelled = current.iloc[0:0]
     else:
+        # The schema's columns only: a log's own columns (prediction_id, logged_at) are not data.
+        columns = [c for c in schema.TrainingData.to_schema().columns if c in current.columns]
         with progress.step("Validating the labelled current rows"):
             labelled, _ = data.valid_rows(
-                current[current[target].notna()], schema.TrainingData, source, partial=True
+                current.loc[current[target].notna(), columns], schema.TrainingData, source, partial=True
             )
+        if time_column not in labelled.columns:
+            labelled[time_column] = current.loc[labelled.index, time_column]
     model, info = models.load(model_dir, params.train.trusted_types)
     reviewed = records.read_training_record(model_dir)["holdout"]["metrics"]
     unlabelled = current[current[target].isna()] if target in current.columns else current
