@@ -592,6 +592,11 @@ def test_concept_drift_alone_decays_quality_and_asks_to_retrain(tmp_path, deploy
     assert quality["verdict"] == "decayed" and quality["judged_window"] in quality["sentence"]
     summary = (tmp_path / "check" / "out" / "summary.md").read_text(encoding="utf-8")
     assert summary.index("Model quality: decayed") < summary.index("No data drift")
+    # Evidently's quality report on the judged window: the second page of the one-file artifact
+    html = (tmp_path / "check" / "out" / "drift.html").read_text(encoding="utf-8")
+    assert f'<h2 id="page-1">Model quality in {quality["judged_window"]}</h2>' in html
+    assert "failed (the verdict above reads the whole interval)" in quality["report"]
+    assert quality["report"] in summary
 
 
 def test_unseen_rows_of_the_training_period_hold_their_quality(tmp_path, deployed, monkeypatch):

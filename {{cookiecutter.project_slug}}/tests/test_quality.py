@@ -16,7 +16,15 @@ import pytest
 from pydantic import TypeAdapter
 from support import ROOT
 
-from {{ cookiecutter.__package_name }} import data, evaluation, models, quality, records
+from {{ cookiecutter.__package_name }} import (
+    data,
+    drift,
+    evaluation,
+    models,
+    quality,
+    quality_report,
+    records,
+)
 from {{ cookiecutter.__package_name }}.errors import DataError
 
 
@@ -380,3 +388,52 @@ def test_the_samples_later_period_is_scored_month_by_month(params, trained):
     markdown = quality.render(record)
     assert set(table_rows(markdown)) >= set(expected)
     assert "```mermaid" in markdown
+
+
+# -- Evidently's quality page (drift.html) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("flip", [0.0, 0.6], ids=["as reviewed", "outcomes flipped"])
+def test_evidentlys_page_tests_the_primary_metric_at_the_gates_level(params, scored, flip):
+    """Evidently's one test is the gate's: it passes on rows scoring the reviewed value, and fails
+    once outcomes flipped; the summary says which, and what it tested."""
+    info = scored[2]
+    change = (lambda y: flipped(y, info, flip)) if flip else None
+    frame, preds = windows_of(params, scored, {"2010-11": change})
+    record = quality.score_windows(tuned(params, tolerance=0.01), frame, preds, info, scored[3])
+    (window,) = record["windows"]
+    html, passed = quality_report.page(record, frame[info.target], preds, info)
+    assert passed is (not flip) and "<html" in html.lower()
+    line = quality_report.described(record, window, passed)
+    sign = "≥" if evaluation.direction(params.train.primary_metric) > 0 else "≤"
+    assert f"its one test, {primary_label(params)} {sign} " in line
+    assert ("passed" if passed else "failed") + " (the verdict above reads the whole interval)" in line
+
+
+def test_one_class_in_the_window_makes_no_evidently_page(params, scored):
+    """Evidently's ROC AUC fails on one class: no page, and no crash (the table says what is undefined)."""
+    holdout, preds, info, reviewed = scored
+    if not info.classes:
+        pytest.skip("classification only")
+    keep = (holdout[info.target] != info.positive_class).to_numpy()
+    frame = holdout[keep].reset_index(drop=True).assign(**{params.data.time_column: "2010-11"})
+    kept = preds[keep].reset_index(drop=True)
+    few = tuned(params, min_rows=10)  # and judged on accuracy, defined on one class: the window is judged
+    judged_on_accuracy = few.model_copy(
+        update={"train": few.train.model_copy(update={"primary_metric": "accuracy"})}
+    )
+    record = quality.score_windows(judged_on_accuracy, frame, kept, info, reviewed)
+    assert record["judged_window"] == "2010-11"
+    assert drift.evidently_quality(record, frame, kept, info, params.data.time_column) is None
+    assert record["report"] is None
+
+
+def test_the_pages_of_drift_html_are_one_file_each_page_intact():
+    pages = [
+        ("Data drift", '<html><p title="a&b">"drift"</p></html>'),
+        ("Model quality in 2010-11", "<html>q</html>"),
+    ]
+    combined = quality_report.combined(pages)
+    assert combined.count("<iframe") == 2 and '<h2 id="page-1">Model quality in 2010-11</h2>' in combined
+    assert 'srcdoc="&lt;html&gt;&lt;p title=&quot;a&amp;b&quot;&gt;&quot;drift&quot;' in combined
+    assert quality_report.combined(pages[:1]) == pages[0][1]  # one page: Evidently's file as it is

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import charts, data, progress, records, reports, retraining, schema, sources
-from .records import Chart, QualityRecord
+from .records import Chart, ModelInfo, QualityRecord
 from .settings import Params
 
 
@@ -143,6 +143,7 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
     database was sampled, its labelled rows (counted there; retrain-data reads them to decide).
     """
     source = sources.describe(params.drift.source)
+    (out / "drift.html").unlink(missing_ok=True)  # a report is only ever this run's
     with progress.step(f"Reading current data ({source})") as note:
         window = sources.sample_current(params)
         current_raw = window.rows
@@ -194,14 +195,17 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
             **result,
             "charts": distributions(reference_sample, current, result["columns"]),
         }
-    record["quality"], record["quality_note"] = model_quality(params, current_raw, model_dir, source)
+    record["quality"], record["quality_note"], page = model_quality(params, current_raw, model_dir, source)
+    if page:
+        add_page(out / "drift.html", page)
     return write_results(record, params, out, intake=retraining.explain(params, found, source, done=False))
 
 
 def model_quality(
     params: Params, current: pd.DataFrame, model_dir: Path | None, source: str
-) -> tuple[QualityRecord | None, str]:
-    """The model scored per window on the labelled current rows that pass the schema, or why not.
+) -> tuple[QualityRecord | None, str, tuple[str, str] | None]:
+    """The model scored per window on the labelled current rows that pass the schema, or why not;
+    and Evidently's quality page on the judged window (title, HTML), if there is one.
 
     Rows are windowed by the prediction log's `logged_at` when they have it, else data.time_column.
     Labelled rows the schema refuses are left out (counted in the validation findings above).
@@ -211,9 +215,9 @@ def model_quality(
     target = params.data.target
     time_column = "logged_at" if "logged_at" in current.columns else params.data.time_column
     if model_dir is None:
-        return None, "no model given (`--model`): the check scores only the data"
+        return None, "no model given (`--model`): the check scores only the data", None
     if time_column is None:
-        return None, "no time column to make windows of: set data.time_column in params.yaml"
+        return None, "no time column to make windows of: set data.time_column in params.yaml", None
     if target not in current.columns or current[target].isna().all():
         labelled = current.iloc[0:0]
     else:
@@ -235,7 +239,36 @@ def model_quality(
         found = quality.score_windows(
             params, rows, predictions.reindex(rows.index), info, reviewed, time_column=time_column
         )
-    return found, ""
+    return found, "", evidently_quality(found, labelled, predictions, info, time_column)
+
+
+def evidently_quality(
+    found: QualityRecord, labelled: pd.DataFrame, predictions: pd.DataFrame, info: ModelInfo, time_column: str
+) -> tuple[str, str] | None:
+    """Evidently's quality page on the judged window, and a line saying so in the record; None when
+    no window is judged or a class is missing there (Evidently's ROC AUC fails on one class)."""
+    from . import quality, quality_report
+
+    judged = [w for w in found["windows"] if w["label"] == found["judged_window"]]
+    if not judged or judged[0]["missing_classes"]:
+        return None
+    window = judged[0]
+    rows = quality.in_window(labelled, time_column, window)
+    with progress.step(f"Evidently quality report ({window['label']}, {rows.sum():,} labelled rows)"):
+        html, passed = quality_report.page(
+            found, labelled.loc[rows, info.target], predictions.loc[rows], info
+        )
+    found["report"] = quality_report.described(found, window, passed)
+    return f"Model quality in {window['label']}", html
+
+
+def add_page(html: Path, page: tuple[str, str]) -> None:
+    """drift.html becomes the data drift page (if the data were judged) and then `page`."""
+    from . import quality_report
+
+    pages = [("Data drift", html.read_text(encoding="utf-8"))] if html.exists() else []
+    html.parent.mkdir(parents=True, exist_ok=True)
+    html.write_text(quality_report.combined([*pages, page]), encoding="utf-8")
 
 
 def write_results(record: dict, params: Params, out: Path, intake: str) -> dict:

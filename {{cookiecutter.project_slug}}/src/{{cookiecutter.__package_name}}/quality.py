@@ -137,6 +137,7 @@ def score_windows(
         },
         "windows": windows,
         "chart": None,
+        "report": None,
     }
     judged = [w for w in windows if w["status"] == "judged"]
     if judged:
@@ -173,6 +174,12 @@ def utc_days(values: pd.Series, column: str) -> np.ndarray:
             "use ISO 8601 ('2010-09-06', '2010-09-06 12:00:00+00:00') or 'YYYY-MM' for a month"
         )
     return times.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+
+
+def in_window(frame: pd.DataFrame, time_column: str, window: QualityWindow) -> np.ndarray:
+    """Which rows of `frame` fall in `window` (by `time_column`, as the windows were made)."""
+    days = utc_days(frame[time_column], time_column).astype("datetime64[D]")
+    return (days >= np.datetime64(window["start"])) & (days <= np.datetime64(window["end"]))
 
 
 def window_index(

@@ -358,6 +358,7 @@ class QualityRecord(TypedDict):
     rows: QualityRows
     windows: list[QualityWindow]  # oldest first
     chart: Chart | None  # None: fewer than two windows with a value
+    report: str | None  # Evidently's page on the judged window (in drift.html), in words; None: none
 
 
 def read_training_record(folder: Path, name: str = METRICS_FILE) -> TrainingRecord:
