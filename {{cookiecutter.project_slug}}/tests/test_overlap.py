@@ -18,6 +18,7 @@ from {{ cookiecutter.__package_name }} import (
     models,
     overlap,
     pr_comment,
+    quality,
     review,
     settings,
     training,
@@ -157,6 +158,7 @@ def test_too_few_comparable_rows_is_not_comparable_and_fails(own_project, tmp_pa
 def test_the_params_diff_shows_only_what_the_file_changed(own_project, tmp_path):
     record, comment = review_pr(own_project, tmp_path, {"gate": {"min_rows": 20}}, {"gate": {"min_rows": 20}})
     assert record["changes"]["params"] == []
+    assert record["latest_period"] is None and "On the latest period" not in comment  # no newer rows
     assert "Params: unchanged" in comment and "(absent)" not in comment
 
 
@@ -168,3 +170,76 @@ def test_a_relative_tolerance_is_applied_to_the_champion_and_named(own_project, 
     label = evaluation.metric_label(record["primary_metric"])
     assert f"50% of the champion's {label} ({abs(champion) / 2:.4g})" in comment
     assert json.loads(json.dumps(record))  # comparison.json stays plain JSON
+
+
+# --- the latest period: a retraining PR appends newer rows; both models are compared on them too
+
+
+def split_by_time(params_path: Path, newer_share: float) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The training rows before a time (the base's data), those from it on (what the PR appends),
+    and the base's newest day."""
+    params = settings.load_params(params_path)
+    column = params.data.time_column
+    frame = data.read_table(params.data_path)
+    times = quality.utc_days(frame[column], column)
+    cutoff = np.sort(times)[int(len(times) * (1 - newer_share))]
+    until = str(times[times < cutoff].max().astype("datetime64[D]"))
+    return frame[times < cutoff], frame[times >= cutoff], until
+
+
+def newer_in_holdout(params_path: Path, base_rows: int) -> int:
+    """How many of the appended rows (after the first `base_rows`) the head's split puts in the holdout."""
+    params = settings.load_params(params_path)
+    in_holdout = data.holdout_mask(data.load_training_data(params), params)
+    return int(in_holdout[base_rows:].sum())
+
+
+def review_retraining(own_project: Path, tmp_path: Path, base, newer, min_rows: int = 20) -> tuple[dict, str]:
+    """The base trained on `base`, the PR appends `newer` (as retrain-data does); train.yml's review."""
+    repo, data_path = own_project.parent, settings.load_params(own_project).data_path
+    git(repo, "init", "-q", "-b", "main")
+    base.to_csv(data_path, index=False)
+    one_forest(own_project, gate={"min_rows": min_rows})
+    base_sha = commit(repo, "base")
+    champion = tmp_path / "champion"
+    training.train(settings.load_params(own_project), champion / review.MODEL_DIR)
+    pd.concat([base, newer]).to_csv(data_path, index=False)
+    commit(repo, "retrain on recent data")
+    params = settings.load_params(own_project)
+    holdout = tmp_path / "holdout.csv"
+    review.write_holdout(params, holdout)
+    models.predict_file(champion / review.MODEL_DIR, holdout, champion / review.PREDICTIONS, [])
+    review.write_status(champion, "ok", ref=base_sha)
+    review.score_here(params, holdout, tmp_path / "challenger")
+    record = comparison.compare(params, holdout, champion, tmp_path / "challenger", base_sha)
+    return record, pr_comment.review_comment(record)
+
+
+def test_a_retraining_pr_is_also_compared_on_the_rows_after_the_champions_data(own_project, tmp_path):
+    base, newer, until = split_by_time(own_project, newer_share=0.3)
+    record, comment = review_retraining(own_project, tmp_path, base, newer)
+    expected = newer_in_holdout(own_project, len(base))
+    period = record["latest_period"]
+    assert period["rows"] == expected > 20 and period["champion_until"] == until
+    assert period["first"] > until and period["verdict"] in {"better", "worse", "no significant change"}
+    assert [d["metric"] for d in period["metrics"]] == [d["metric"] for d in record["metrics"]]
+    section = comment.split("### On the latest period\n\n")[1].split("\n###")[0]
+    column = settings.load_params(own_project).data.time_column
+    assert section.startswith(
+        f"On the {expected:,} holdout rows newer than the champion's training data (its newest `{column}`: "
+        f"{until}), from {period['first']} to {period['last']}, which neither model trained on, "
+    )
+    assert f"| **{evaluation.metric_label(record['primary_metric'])}** (primary) | " in section
+
+
+def test_too_few_newer_rows_are_counted_not_compared(own_project, tmp_path):
+    base, newer, _ = split_by_time(own_project, newer_share=0.1)
+    pd.concat([base, newer]).to_csv(settings.load_params(own_project).data_path, index=False)
+    expected = newer_in_holdout(own_project, len(base))
+    # the whole holdout still has enough rows; the newer ones do not
+    record, comment = review_retraining(own_project, tmp_path, base, newer, min_rows=expected + 1)
+    assert record["verdict"] != "not comparable" and record["latest_period"]["verdict"] is None
+    assert f"\n{expected:,} holdout rows (" in comment
+    assert (
+        f"fewer than `gate.min_rows` ({expected + 1:,}), so the models are not compared on them." in comment
+    )

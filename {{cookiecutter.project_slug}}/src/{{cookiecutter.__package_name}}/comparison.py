@@ -22,6 +22,7 @@ from . import (
     data_remote,
     evaluation,
     git,
+    latest_period,
     overlap,
     progress,
     records,
@@ -145,7 +146,7 @@ def compare(
     stats = gate.bootstrap_args()
     kept = np.flatnonzero(keep)
     scored = {"challenger": challenger.predictions.loc[kept]}
-    allowed = None
+    allowed, latest = None, None
     if champion.scored is not None and keep.sum() >= gate.min_rows:
         scored = {"champion": champion.scored.predictions.loc[kept], **scored}
         with progress.step(f"Paired bootstrap: {gate.resamples:,} resamples of {keep.sum():,} rows"):
@@ -157,6 +158,16 @@ def compare(
         decided = verdict(diffs[0], evaluation.direction(names[0]), allowed or 0.0)
         drawn = charts.review_charts(y, scored, info.classes, info.positive_class)
         scored_y = y
+        latest = latest_period.compare(
+            params,
+            holdout,
+            keep,
+            base_files["data"],
+            champion.scored.predictions,
+            challenger.predictions,
+            info,
+            names,
+        )
     else:  # the challenger alone, on its whole holdout: for information
         everything = holdout[params.data.target]
         diffs = bootstrap.alone(
@@ -201,6 +212,7 @@ def compare(
         "changes": changes.between(params, base, base_files, head_text, champion.scored, challenger),
         "charts": drawn,
         "diagnostics": diagnostics(y, scored.get("champion"), scored["challenger"], info.classes),
+        "latest_period": latest,
         "links": reports.links(),
     }
 

@@ -247,22 +247,54 @@ def length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render_comment(record: ComparisonRecord, omit: set[str]) -> str:
-    direction = record["direction"]
-    level = f"{record['gate']['confidence']:.0%}"
-    alone = record["verdict"] in ABSOLUTE
-    rows = [
+def metric_rows(record: ComparisonRecord, diffs: list[MetricDiff], alone: bool = False) -> list[dict]:
+    """The metrics table's cells, one row per metric."""
+    return [
         {
             "label": evaluation.metric_label(d["metric"]),
             "champion": "-" if d["champion"] is None and alone else number(d["champion"]),
             "challenger": number(d["challenger"]),
             "delta": "-" if alone else number(d["delta"], True),
             "ci": ("-" if d["low"] is None else f"[{number(d['low'], True)}, {number(d['high'], True)}]"),
-            "mark": "" if alone else mark(d, direction[d["metric"]]),
+            "mark": "" if alone else mark(d, record["direction"][d["metric"]]),
             "no_skill": number((record.get("no_skill") or {}).get(d["metric"])),
         }
-        for d in record["metrics"]
+        for d in diffs
     ]
+
+
+def latest_period_text(record: ComparisonRecord) -> str | None:
+    """What the section "On the latest period" says before its table; None: no such section."""
+    period = record.get("latest_period")
+    if not period:
+        return None
+    rows, span = period["rows"], f"{period['first']} to {period['last']}"
+    newer = (
+        f"newer than the champion's training data (its newest `{period['time_column']}`: "
+        f"{period['champion_until']})"
+    )
+    if period["verdict"] is None:
+        return (
+            f"{rows:,} holdout rows ({span}) are {newer}: fewer than `gate.min_rows` "
+            f"({period['min_rows']:,}), so the models are not compared on them."
+        )
+    words = {
+        "better": "the challenger is better",
+        "worse": "the challenger is worse",
+        "no significant change": "there is no significant change",
+    }[period["verdict"]]
+    return (
+        f"On the {rows:,} holdout rows {newer}, from {span}, which neither model trained on, {words} by "
+        f"the gate's rule ({evaluation.metric_label(record['primary_metric'])}, paired bootstrap). "
+        "For information: the check is decided on the whole holdout, above."
+    )
+
+
+def render_comment(record: ComparisonRecord, omit: set[str]) -> str:
+    level = f"{record['gate']['confidence']:.0%}"
+    alone = record["verdict"] in ABSOLUTE
+    rows = metric_rows(record, record["metrics"], alone)
+    latest = record.get("latest_period")
     cv = record["challenger"]["cv"]
     holdout, status = record["holdout"], record["champion"]["status"]
     warnings = [holdout_line(record["changes"], holdout)]
@@ -277,6 +309,8 @@ def render_comment(record: ComparisonRecord, omit: set[str]) -> str:
         warnings=warnings,
         level=level,
         metrics=rows,
+        latest=latest_period_text(record),
+        latest_rows=metric_rows(record, latest["metrics"]) if latest else [],
         undefined=[
             evaluation.metric_label(d["metric"])
             for d in record["metrics"]

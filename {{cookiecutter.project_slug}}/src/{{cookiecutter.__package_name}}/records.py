@@ -279,6 +279,19 @@ class Diagnostics(TypedDict, total=False):
     residuals: ResidualPair
 
 
+class LatestPeriod(TypedDict):
+    """The review on the holdout rows newer than the base's training data (latest_period.py)."""
+
+    time_column: str
+    champion_until: str  # the newest day of the base's training data (ISO)
+    first: str  # the first and last day of the rows compared
+    last: str
+    rows: int
+    min_rows: int  # gate.min_rows: fewer rows are counted, not compared
+    metrics: list[MetricDiff]  # [] with too few rows
+    verdict: str | None  # the gate's rule on these rows, for information; None: not compared
+
+
 class ComparisonRecord(TypedDict):
     """comparison.json: a review's verdict and everything its comment shows."""
 
@@ -294,6 +307,7 @@ class ComparisonRecord(TypedDict):
     changes: Changes
     charts: NotRequired[list[Chart]]
     diagnostics: Diagnostics
+    latest_period: NotRequired[LatestPeriod | None]  # None: no holdout row newer than the base's data
     links: dict[str, str]
 
 
