@@ -7,6 +7,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from support import ROOT, explain, invoke, real_params, write_table
@@ -18,6 +19,7 @@ from {{ cookiecutter.__package_name }} import (
     models,
     prediction_log,
     progress,
+    quality,
     reports,
     schema,
     settings,
@@ -663,3 +665,45 @@ def test_drift_is_the_old_name_of_monitor(tmp_path):
     assert old.exit_code == new.exit_code == 0, explain(old)
     assert said(old.output).replace(str(tmp_path / "a"), str(tmp_path / "b")) == said(new.output)
     assert (tmp_path / "a" / "summary.md").read_text() == (tmp_path / "b" / "summary.md").read_text()
+
+
+def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(tmp_path, deployed, monkeypatch):
+    """As a team would run it: the later period's requests logged as the service logs them (each in
+    its month), outcomes sent back month by month with `label`, and the check reading the log: the
+    same windows, counts and numbers as the same rows scored from files by their time column."""
+    real = real_params()
+    later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
+    target, time_column = real.data.target, real.data.time_column
+    months = quality.utc_days(later[time_column], time_column).astype("datetime64[M]")
+    db = tmp_path / "log.db"
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    source = sqlite_source(db) | {"window_days": 36500}  # the sample's months are years old
+    params = realistic_project(tmp_path / "log", source)
+    raw = json.loads(params.read_text(encoding="utf-8"))
+    raw["serving"]["log_predictions"] = {"url_env": "TEST_DRIFT_DB", "table": "predictions"}
+    params.write_text(json.dumps(raw), encoding="utf-8")
+    model, info = models.load(deployed, real.train.trusted_types)
+    log = prediction_log.PredictionLog(f"sqlite:///{db}", "predictions", target)
+    for month in np.unique(months):
+        rows = later[months == month]
+        requests = data.validate(rows.drop(columns=[target]), schema.Features, "requests")
+        at = pd.Timestamp(month).to_pydatetime().replace(day=15, tzinfo=UTC)
+        ids = log.write(requests, models.predict_frame(model, requests), "model:1", now=at)
+        outcomes = write_table(pd.DataFrame({"prediction_id": ids, target: rows[target].to_numpy()}),
+                               tmp_path / "outcomes" / f"{month}.csv")  # fmt: skip
+        result = invoke("label", outcomes, "--params", params)
+        assert result.exit_code == 0, explain(result)
+    log.close()
+
+    result = run_drift(params, tmp_path / "log" / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    from_log = json.loads((tmp_path / "log" / "out" / "drift.json").read_text(encoding="utf-8"))["quality"]
+    write_table(later, tmp_path / "files" / "current" / "later.csv")
+    result = run_drift(realistic_project(tmp_path / "files"), tmp_path / "files" / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    from_files = json.loads((tmp_path / "files" / "out" / "drift.json").read_text(encoding="utf-8"))["quality"]
+
+    assert from_log["time_column"] == "logged_at" and from_files["time_column"] == time_column
+    assert [w["label"] for w in from_log["windows"]] == [str(m) for m in np.unique(months)[-12:]]
+    assert from_log["windows"] == from_files["windows"] and from_log["verdict"] == from_files["verdict"]
+    assert from_log["rows"]["labelled"] == sum(w["labelled"] for w in from_log["windows"]) > 0
