@@ -667,7 +667,9 @@ def test_drift_is_the_old_name_of_monitor(tmp_path):
     assert (tmp_path / "a" / "summary.md").read_text() == (tmp_path / "b" / "summary.md").read_text()
 
 
-def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(tmp_path, deployed, monkeypatch):
+def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
+    tmp_path, deployed, monkeypatch
+):
     """As a team would run it: the later period's requests logged as the service logs them (each in
     its month), outcomes sent back month by month with `label`, and the check reading the log: the
     same windows, counts and numbers as the same rows scored from files by their time column."""
@@ -682,7 +684,7 @@ def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
     raw = json.loads(params.read_text(encoding="utf-8"))
     raw["serving"]["log_predictions"] = {"url_env": "TEST_DRIFT_DB", "table": "predictions"}
     params.write_text(json.dumps(raw), encoding="utf-8")
-    model, info = models.load(deployed, real.train.trusted_types)
+    model, _ = models.load(deployed, real.train.trusted_types)
     log = prediction_log.PredictionLog(f"sqlite:///{db}", "predictions", target)
     for month in np.unique(months):
         rows = later[months == month]
@@ -701,7 +703,9 @@ def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
     write_table(later, tmp_path / "files" / "current" / "later.csv")
     result = run_drift(realistic_project(tmp_path / "files"), tmp_path / "files" / "out", model=deployed)
     assert result.exit_code == 0, explain(result)
-    from_files = json.loads((tmp_path / "files" / "out" / "drift.json").read_text(encoding="utf-8"))["quality"]
+    from_files = json.loads((tmp_path / "files" / "out" / "drift.json").read_text(encoding="utf-8"))[
+        "quality"
+    ]
 
     assert from_log["time_column"] == "logged_at" and from_files["time_column"] == time_column
     assert [w["label"] for w in from_log["windows"]] == [str(m) for m in np.unique(months)[-12:]]
