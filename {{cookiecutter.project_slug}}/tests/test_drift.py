@@ -711,3 +711,36 @@ def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
     assert [w["label"] for w in from_log["windows"]] == [str(m) for m in np.unique(months)[-12:]]
     assert from_log["windows"] == from_files["windows"] and from_log["verdict"] == from_files["verdict"]
     assert from_log["rows"]["labelled"] == sum(w["labelled"] for w in from_log["windows"]) > 0
+
+
+def test_a_database_sampled_for_drift_still_scores_every_label(tmp_path, deployed, monkeypatch):
+    """Drift reads a sample drawn in the database; quality reads every labelled row (and only the
+    others' times), so no label is lost to the sample and every window counts all its rows."""
+    real = real_params()
+    rows = unseen_rows(2400).drop(columns=[real.data.time_column])
+    assert len(rows) == 2400
+    db = tmp_path / "log.db"
+    log = prediction_log.PredictionLog(f"sqlite:///{db}", "predictions", real.data.target)
+    model, _ = models.load(deployed, real.train.trusted_types)
+    requests = data.validate(rows.drop(columns=[real.data.target]), schema.Features, "requests")
+    now = datetime.now(UTC)
+    for week in range(3):  # 800 predictions a week, the first 500 of each labelled
+        part = slice(week * 800, (week + 1) * 800)
+        ids = log.write(requests[part], models.predict_frame(model, requests[part]), "model:1",
+                        now=now - timedelta(days=7 * week))  # fmt: skip
+        log.label(dict(zip(ids[:500], rows[real.data.target].iloc[part][:500], strict=True)))
+    log.close()
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    params = realistic_project(tmp_path, sqlite_source(db) | {"window_days": 30})
+    raw = json.loads(params.read_text(encoding="utf-8"))
+    raw["drift"] |= {"sample_size": 500, "min_rows": 100}
+    raw["monitor"] |= {"window": "week", "min_rows": 100}
+    params.write_text(json.dumps(raw), encoding="utf-8")
+
+    result = run_drift(params, tmp_path / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
+    assert record["sample_sizes"]["current"]["read"] < 800  # drift: the database's sample
+    counted = record["quality"]["rows"]
+    assert (counted["labelled"], counted["unlabelled"]) == (1500, 900)
+    assert [(w["labelled"], w["unlabelled"]) for w in record["quality"]["windows"][-3:]] == [(500, 300)] * 3

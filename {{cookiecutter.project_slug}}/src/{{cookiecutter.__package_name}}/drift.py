@@ -195,7 +195,12 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
             **result,
             "charts": distributions(reference_sample, current, result["columns"]),
         }
-    record["quality"], record["quality_note"], page = model_quality(params, current_raw, model_dir, source)
+    scored = current_raw
+    if window.sampled and model_dir is not None:  # quality counts every label, not the drift sample's
+        with progress.step("Reading every labelled row (and the others' times) from the database") as note:
+            scored = sources.labelled_and_times(params)
+            note["result"] = f"{scored[params.data.target].notna().sum():,} labelled"
+    record["quality"], record["quality_note"], page = model_quality(params, scored, model_dir, source)
     if page:
         add_page(out / "drift.html", page)
     return write_results(record, params, out, intake=retraining.explain(params, found, source, done=False))

@@ -91,11 +91,9 @@ def sample_current(params: Params) -> Current:
 def sample_sql(connection, query, size: int, seed: int, target: str) -> Current:
     """At most about `size` rows of the query, chosen in the database by a seeded hash of each row's
     number (evenly spread, deterministic for the query's row order), with the counts of the whole."""
-    from sqlalchemy import column, func, literal_column, select
+    from sqlalchemy import func, literal_column, select
 
-    probe: Any = select(literal_column("*")).select_from(query.columns().subquery("current_rows")).limit(0)
-    names = list(connection.execute(probe).keys())
-    window = query.columns(*(column(name) for name in names)).subquery("current_rows")
+    names, window = selectable(connection, query)
     counts = [func.count(), func.count(window.c[target]) if target in names else literal_column("0")]
     total, labelled = connection.execute(select(*counts).select_from(window)).one()
     if total <= size:
@@ -106,6 +104,33 @@ def sample_sql(connection, query, size: int, seed: int, target: str) -> Current:
         (numbered.c[ROW_NUMBER] * MULTIPLIER + seed * MULTIPLIER % HASH_SPACE) % HASH_SPACE < cutoff
     )
     return Current(pd.read_sql(picked, connection), total, labelled)
+
+
+def selectable(connection, query: TextClause) -> tuple[list[str], Any]:
+    """The query's column names, and the query as a subquery to select from (its columns typed)."""
+    from sqlalchemy import column, literal_column, select
+
+    probe: Any = select(literal_column("*")).select_from(query.columns().subquery("current_rows")).limit(0)
+    names = list(connection.execute(probe).keys())
+    return names, query.columns(*(column(name) for name in names)).subquery("current_rows")
+
+
+def labelled_and_times(params: Params) -> pd.DataFrame:
+    """Every labelled row of the SQL source, and of the others only their time: what model quality
+    scores when the drift sample was drawn in the database (every label counts, and the unlabelled
+    rows are counted per window without moving their columns out of the database)."""
+    from sqlalchemy import false, select
+
+    source, target = params.drift.source, params.data.target
+    assert isinstance(source, SqlSource)
+    with connect(source, labels=labels_join(params)) as (connection, query):
+        names, window = selectable(connection, query)
+        time = "logged_at" if "logged_at" in names else params.data.time_column
+        has_target = window.c[target].is_not(None) if target in names else false()
+        parts = [pd.read_sql(select(*window.c).where(has_target), connection)]
+        if time in names:
+            parts.append(pd.read_sql(select(window.c[time]).where(~has_target), connection))
+    return pd.concat(parts, ignore_index=True)
 
 
 def read_sql(
