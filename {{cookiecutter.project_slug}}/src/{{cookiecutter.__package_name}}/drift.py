@@ -146,14 +146,33 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
     (out / "drift.html").unlink(missing_ok=True)  # a report is only ever this run's
     with progress.step(f"Reading current data ({source})") as note:
         window = sources.sample_current(params)
-        current_raw = window.rows
-        note["result"] = f"{len(current_raw):,} rows" + (f" of {window.total:,}" if window.sampled else "")
-    if current_raw.empty:
+        note["result"] = f"{len(window.rows):,} rows" + (f" of {window.total:,}" if window.sampled else "")
+    if window.rows.empty:
         setup = params.drift.source.model_dump()
         record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
         record |= {"quality": None, "quality_note": "no current rows", "addable_rows": 0}
         return write_results(record, params, out, intake="")
-    size, seed = params.drift.sample_size, params.drift.seed
+    record, intake = data_drift(params, window, source, out)  # its frames are freed before quality's
+    time = "logged_at" if "logged_at" in window.rows.columns else params.data.time_column
+    if window.sampled and model_dir is not None:  # quality counts every label, not the drift sample's
+        window = sources.Current(window.rows.iloc[0:0], window.total)
+        with progress.step("Reading every labelled row (and the others' times) from the database") as note:
+            labelled, times = sources.labelled_and_times(params, time)
+            note["result"] = f"{len(labelled):,} labelled"
+    else:
+        labelled, times = split_labelled(window.rows, params.data.target, time)
+    record["quality"], record["quality_note"], page = model_quality(
+        params, labelled, times, model_dir, source
+    )
+    if page:
+        add_page(out / "drift.html", page)
+    return write_results(record, params, out, intake=intake)
+
+
+def data_drift(params: Params, window: sources.Current, source: str, out: Path) -> tuple[dict, str]:
+    """The data half of the check: the record's drift fields (drift.html written), and the text saying
+    which labelled rows `retrain-data` would add."""
+    current_raw, size, seed = window.rows, params.drift.sample_size, params.drift.seed
     with progress.step("Validating the current rows against the schema") as note:
         current, failures, valid = usable_sample(current_raw, source, size, seed)
         note["result"] = f"{valid:,} of {len(current_raw):,} usable"
@@ -187,62 +206,63 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
         with progress.step(f"Evidently drift report ({len(reference_sample):,} vs {len(current):,} rows)"):
             result = run_evidently(reference_sample, current, params, out / "drift.html")
         drifted = result["share"] >= params.drift.drift_share
-        status = "drift" if drifted else "no-drift"
         record |= {
-            "status": status,
+            "status": "drift" if drifted else "no-drift",
             "dataset_drift": drifted,
             "drift_share": params.drift.drift_share,
             **result,
             "charts": distributions(reference_sample, current, result["columns"]),
         }
-    scored = current_raw
-    if window.sampled and model_dir is not None:  # quality counts every label, not the drift sample's
-        with progress.step("Reading every labelled row (and the others' times) from the database") as note:
-            scored = sources.labelled_and_times(params)
-            note["result"] = f"{scored[params.data.target].notna().sum():,} labelled"
-    record["quality"], record["quality_note"], page = model_quality(params, scored, model_dir, source)
-    if page:
-        add_page(out / "drift.html", page)
-    return write_results(record, params, out, intake=retraining.explain(params, found, source, done=False))
+    return record, retraining.explain(params, found, source, done=False)
+
+
+def split_labelled(current: pd.DataFrame, target: str, time: str | None) -> tuple[pd.DataFrame, pd.Series]:
+    """The current rows with an outcome, and the times of the others."""
+    known = current[target].notna() if target in current.columns else pd.Series(False, index=current.index)
+    times = current.loc[~known, time] if time in current.columns else pd.Series(dtype=object, name=time)
+    return current[known], times
 
 
 def model_quality(
-    params: Params, current: pd.DataFrame, model_dir: Path | None, source: str
+    params: Params, labelled: pd.DataFrame, unlabelled: pd.Series, model_dir: Path | None, source: str
 ) -> tuple[QualityRecord | None, str, tuple[str, str] | None]:
-    """The model scored per window on the labelled current rows that pass the schema, or why not;
+    """The model scored per window on the `labelled` current rows that pass the schema, or why not;
     and Evidently's quality page on the judged window (title, HTML), if there is one.
 
-    Rows are windowed by the prediction log's `logged_at` when they have it, else data.time_column.
-    Labelled rows the schema refuses are left out (counted in the validation findings above).
+    Rows are windowed by `unlabelled.name`: the prediction log's `logged_at` when the rows have it,
+    else data.time_column; `unlabelled` holds the other rows' times, counted per window. Labelled
+    rows the schema refuses are left out (counted in the validation findings above).
     """
     from . import models, quality
 
-    target = params.data.target
-    time_column = "logged_at" if "logged_at" in current.columns else params.data.time_column
+    target, time_column = params.data.target, unlabelled.name
     if model_dir is None:
         return None, "no model given (`--model`): the check scores only the data", None
     if time_column is None:
         return None, "no time column to make windows of: set data.time_column in params.yaml", None
-    if target not in current.columns or current[target].isna().all():
-        labelled = current.iloc[0:0]
-    else:
+    if len(labelled):
         # The schema's columns only: a log's own columns (prediction_id, logged_at) are not data.
-        columns = [c for c in schema.TrainingData.to_schema().columns if c in current.columns]
+        columns = [c for c in schema.TrainingData.to_schema().columns if c in labelled.columns]
         with progress.step("Validating the labelled current rows"):
-            labelled, _ = data.valid_rows(
-                current.loc[current[target].notna(), columns], schema.TrainingData, source, partial=True
-            )
-        if time_column not in labelled.columns:
-            labelled[time_column] = current.loc[labelled.index, time_column]
+            valid, _ = data.valid_rows(labelled[columns], schema.TrainingData, source, partial=True)
+        if time_column not in valid.columns and time_column in labelled.columns:
+            valid[time_column] = labelled.loc[valid.index, time_column]
+        labelled = valid
     model, info = models.load(model_dir, params.train.trusted_types)
     reviewed = records.read_training_record(model_dir)["holdout"]["metrics"]
-    unlabelled = current[current[target].isna()] if target in current.columns else current
-    rows = pd.concat([labelled, unlabelled]).sort_index()
+    # Labelled rows first, then the others: only the labelled are scored, in their own order.
+    windowed = [labelled[[c for c in (time_column, target) if c in labelled.columns]], unlabelled.to_frame()]
+    rows = pd.concat(windowed, ignore_index=True)
     with progress.step(f"Scoring the model on {len(labelled):,} labelled current rows"):
         features = labelled[info.numeric + info.categorical]
         predictions = models.predict_frame(model, features) if len(features) else pd.DataFrame(index=[])
         found = quality.score_windows(
-            params, rows, predictions.reindex(rows.index), info, reviewed, time_column=time_column
+            params,
+            rows,
+            predictions.reset_index(drop=True).reindex(rows.index),
+            info,
+            reviewed,
+            time_column=time_column,
         )
     return found, "", evidently_quality(found, labelled, predictions, info, time_column)
 

@@ -115,8 +115,8 @@ def selectable(connection, query: TextClause) -> tuple[list[str], Any]:
     return names, query.columns(*(column(name) for name in names)).subquery("current_rows")
 
 
-def labelled_and_times(params: Params) -> pd.DataFrame:
-    """Every labelled row of the SQL source, and of the others only their time: what model quality
+def labelled_and_times(params: Params, time: str | None) -> tuple[pd.DataFrame, pd.Series]:
+    """Every labelled row of the SQL source, and of the others only their `time`: what model quality
     scores when the drift sample was drawn in the database (every label counts, and the unlabelled
     rows are counted per window without moving their columns out of the database)."""
     from sqlalchemy import false, select
@@ -125,12 +125,23 @@ def labelled_and_times(params: Params) -> pd.DataFrame:
     assert isinstance(source, SqlSource)
     with connect(source, labels=labels_join(params)) as (connection, query):
         names, window = selectable(connection, query)
-        time = "logged_at" if "logged_at" in names else params.data.time_column
         has_target = window.c[target].is_not(None) if target in names else false()
-        parts = [pd.read_sql(select(*window.c).where(has_target), connection)]
-        if time in names:
-            parts.append(pd.read_sql(select(window.c[time]).where(~has_target), connection))
-    return pd.concat(parts, ignore_index=True)
+        labelled = read_compact(select(*window.c).where(has_target), connection)
+        if time not in names:
+            return labelled, pd.Series(dtype=object, name=time)
+        times = read_compact(select(window.c[time]).where(~has_target), connection)[time]
+    return labelled, times
+
+
+def read_compact(statement, connection, chunk_rows: int = 50_000) -> pd.DataFrame:
+    """A query's rows in chunks, text features as categories: 200k rows in Python strings at once
+    would take several times the memory."""
+    categorical = feature_columns()[1]
+    chunks = [
+        chunk.astype({c: "category" for c in categorical if c in chunk.columns})
+        for chunk in pd.read_sql(statement, connection, chunksize=chunk_rows)
+    ]
+    return pd.concat(chunks, ignore_index=True) if chunks else pd.read_sql(statement, connection)
 
 
 def read_sql(
