@@ -1,4 +1,4 @@
-"""The scheduled check over a prediction log of a million rows, 200k labelled, in 12 weekly windows (issue #21).
+"""The scheduled check over a log of a million predictions, 200k labelled, 12 weekly windows (issue #21).
 
     uv run --project <baked project> python benchmarks/monitor.py --project <baked project> [--rows 1000000]
 
@@ -58,7 +58,8 @@ def write_log(db: Path, project: Path, rows: int, labelled: int) -> None:
     chosen = rng.choice(rows, labelled, replace=False)
     with sqlite3.connect(db) as connection:  # by rowid (the insertion order): indexed, fast
         connection.executemany(
-            "UPDATE predictions SET y = ? WHERE rowid = ?", zip(targets.iloc[chosen], (chosen + 1).tolist())
+            "UPDATE predictions SET y = ? WHERE rowid = ?",
+            zip(targets.iloc[chosen], (chosen + 1).tolist(), strict=True),
         )
 
 
@@ -96,7 +97,16 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
         for _ in range(args.repeats):
             for kind, model in (("with", "model"), ("without", "no-model")):
-                command = [*cli, "monitor", "--params", "params.yaml", "--model", model, "--out", f"out-{kind}"]
+                command = [
+                    *cli,
+                    "monitor",
+                    "--params",
+                    "params.yaml",
+                    "--model",
+                    model,
+                    "--out",
+                    f"out-{kind}",
+                ]
                 seconds, peak, _ = timed(command, work, env)
                 runs[kind].append((seconds, peak))
         record = json.loads((work / "out-with" / "drift.json").read_text())
@@ -108,11 +118,17 @@ def main() -> None:
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
     print(f"SQLite log of {args.rows:,} predictions over {WEEKS} weeks, {args.labelled:,} labelled; "
           f"medians of {args.repeats}")  # fmt: skip
-    print(f"Scored: {quality['rows']['labelled']:,} labelled rows in {len(judged)} judged weekly windows "
-          f"(of {len(quality['windows'])}); drift on {record['sample_sizes']['current']['read']:,} sampled rows\n")
+    print(
+        f"Scored: {quality['rows']['labelled']:,} labelled rows in {len(judged)} judged weekly windows "
+        f"(of {len(quality['windows'])}); drift on {record['sample_sizes']['current']['read']:,} sampled "
+        "rows\n"
+    )
     print("| the check | seconds | peak MB |\n|---|---:|---:|")
     medians = {}
-    for kind, name in (("with", "`monitor --model` (drift and quality)"), ("without", "baseline: drift only")):
+    for kind, name in (
+        ("with", "`monitor --model` (drift and quality)"),
+        ("without", "baseline: drift only"),
+    ):
         seconds = statistics.median(s for s, _ in runs[kind])
         peak = statistics.median(p for _, p in runs[kind])
         medians[kind] = (seconds, peak)
