@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from labels import timed  # the same child-process timing
 
 PACKAGE = os.environ.get("BENCH_PACKAGE", "my_ml_project")
 TARGET_SECONDS, TARGET_MB = 30, 1000
@@ -61,14 +62,6 @@ def write_log(db: Path, project: Path, rows: int, labelled: int) -> None:
             "UPDATE predictions SET y = ? WHERE rowid = ?",
             zip(targets.iloc[chosen], (chosen + 1).tolist(), strict=True),
         )
-
-
-def timed(command: list[str], cwd: Path, env: dict) -> tuple[float, float, str]:
-    """Wall seconds and peak MB of a child process (GNU time), and its stdout."""
-    done = subprocess.run(["/usr/bin/time", "-f", "%e %M", *command], cwd=cwd, env=env, check=True,
-                          capture_output=True, text=True)  # fmt: skip
-    seconds, peak_kb = done.stderr.strip().splitlines()[-1].split()
-    return float(seconds), int(peak_kb) / 1e3, done.stdout
 
 
 def main() -> None:

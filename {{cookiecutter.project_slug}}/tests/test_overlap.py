@@ -109,8 +109,9 @@ def one_forest(params_path: Path, **changes) -> Path:
     return write_small_params(raw, params_path)
 
 
-def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_changes: dict) -> tuple[dict, str]:
-    """Train the champion at a base commit, change params on a branch, compare as train.yml does."""
+def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_changes: dict, change_head=None):
+    """Train the champion at a base commit, change params (and whatever `change_head` does) on a
+    branch, compare as train.yml does: (the record, the comment)."""
     repo = own_project.parent
     git(repo, "init", "-q", "-b", "main")
     one_forest(own_project, **base_changes)
@@ -118,6 +119,8 @@ def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_change
     champion = tmp_path / "champion"
     training.train(settings.load_params(own_project), champion / review.MODEL_DIR)
     one_forest(own_project, **head_changes)
+    if change_head:
+        change_head()
     commit(repo, "the pull request")
     params = settings.load_params(own_project)
     holdout = tmp_path / "holdout.csv"
@@ -196,23 +199,12 @@ def newer_in_holdout(params_path: Path, base_rows: int) -> int:
 
 def review_retraining(own_project: Path, tmp_path: Path, base, newer, min_rows: int = 20) -> tuple[dict, str]:
     """The base trained on `base`, the PR appends `newer` (as retrain-data does); train.yml's review."""
-    repo, data_path = own_project.parent, settings.load_params(own_project).data_path
-    git(repo, "init", "-q", "-b", "main")
+    data_path = settings.load_params(own_project).data_path
     base.to_csv(data_path, index=False)
-    one_forest(own_project, gate={"min_rows": min_rows})
-    base_sha = commit(repo, "base")
-    champion = tmp_path / "champion"
-    training.train(settings.load_params(own_project), champion / review.MODEL_DIR)
-    pd.concat([base, newer]).to_csv(data_path, index=False)
-    commit(repo, "retrain on recent data")
-    params = settings.load_params(own_project)
-    holdout = tmp_path / "holdout.csv"
-    review.write_holdout(params, holdout)
-    models.predict_file(champion / review.MODEL_DIR, holdout, champion / review.PREDICTIONS, [])
-    review.write_status(champion, "ok", ref=base_sha)
-    review.score_here(params, holdout, tmp_path / "challenger")
-    record = comparison.compare(params, holdout, champion, tmp_path / "challenger", base_sha)
-    return record, pr_comment.review_comment(record)
+    gate = {"gate": {"min_rows": min_rows}}
+    return review_pr(
+        own_project, tmp_path, gate, gate, lambda: pd.concat([base, newer]).to_csv(data_path, index=False)
+    )
 
 
 def test_a_retraining_pr_is_also_compared_on_the_rows_after_the_champions_data(own_project, tmp_path):
