@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from fakes.github import FakeGitHub
 from harness.act import act
@@ -29,20 +30,26 @@ CURRENT = "data/current/simulated.csv"
 
 
 def drifted_repo(
-    root: Path, labels: bool, period: str = "later", concept: str = "0", one_month: bool = False
+    root: Path,
+    labels: bool,
+    period: str = "later",
+    concept: str = "0",
+    one_month: bool = False,
+    task: str = "classification",
 ) -> Path:
     """A baked project with a later period of the sample data committed as its current data.
 
     `concept`: the share of rows above the first numeric feature's median whose outcome changes.
     `one_month`: every row in the latest month of the batch (one window of model quality)."""
-    project = bake(root)
+    project = bake(root, task=task)
     use_candidates(project, QUICK)  # the monitor trains main's model when no release job kept one
     args = ["simulate-drift", "--rows", "1500", "--period", period, "--concept", concept]
     git_init(project)  # the CLI needs the project installed: use the template's own uv to run it
     cli(project, *args, *([] if labels else ["--no-labels"]))
     if one_month:
+        time_column = yaml.safe_load((project / "params.yaml").read_text())["data"]["time_column"]
         batch = pd.read_csv(project / CURRENT)
-        batch.assign(period=batch["period"].max()).to_csv(project / CURRENT, index=False)
+        batch.assign(**{time_column: batch[time_column].max()}).to_csv(project / CURRENT, index=False)
     commit(project, "current data")
     return project
 
@@ -92,6 +99,7 @@ def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispa
     assert pr["title"].startswith("Retrain on recent data (20")
     assert pr["token"] == "workflow-token"  # no app configured: the fallback token
     assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
+    assert "\n**Retraining because the data drifted (" in pr["body"]  # why, first, in one sentence
     assert "## 🌊 Data drift" in pr["body"]  # the drift summary, as in the job summary
     assert f"[Drift check run](https://github.com/{REPO}/actions/runs/{first.run_id})" in pr["body"]
     assert f"/actions/runs/{first.run_id}#artifacts)" in pr["body"]
@@ -222,8 +230,11 @@ def test_drift_without_labels_creates_the_label_then_opens_and_updates_one_issue
 
 def test_a_stable_month_opens_nothing(tmp_path):
     """E.g. after the retraining PR was merged: a month of current data like the training data, its
-    outcomes known and predicted as well as in the review: no PR, no issue."""
-    project = drifted_repo(tmp_path / "repo", labels=True, period="reference", one_month=True)
+    outcomes known and predicted as well as in the review: no PR, no issue. (The regression project:
+    the other tests of model quality here are classification's.)"""
+    project = drifted_repo(
+        tmp_path / "repo", labels=True, period="reference", one_month=True, task="regression"
+    )
     github = new_github(tmp_path)
 
     result = run_drift(project, tmp_path / "act", github)
@@ -250,6 +261,7 @@ def test_concept_drift_alone_opens_the_retraining_pr(tmp_path):
     assert pr["head"]["ref"] == "retrain/drift" and pr["files"] == [DATA, "data/manifest.json"]
     assert "**Monitor**: data: no drift; quality: decayed." in pr["body"]
     assert "Model quality: decayed" in pr["body"] and "the model has decayed" in pr["body"]
+    assert "\n**Retraining because the model's quality decayed: ROC AUC in " in pr["body"]
     assert github.gh_calls() == [DISPATCH] and github.issues() == []
 
 

@@ -115,7 +115,9 @@ def test_retrain_data_holds_the_write_credentials_for_the_upload_only(own_projec
     if fails:
         kept_by_dvc.failing.add("push")
     body = own_project.parent / "body.md"
-    result = invoke("retrain-data", "--params", own_project, "--body", body, "--drift-summary", body)
+    result = invoke(
+        "retrain-data", "--params", own_project, "--body", body, "--drift-report", own_project.parent / "none"
+    )
     assert result.exit_code == int(fails), explain(result)
     assert kept_by_dvc.seen == [("add", None), ("push", SECRET)]
     assert not (own_project.parent / ".dvc" / "config.local").exists()

@@ -16,6 +16,7 @@ from {{ cookiecutter.__package_name }} import (
     charts,
     data,
     errors,
+    evaluation,
     models,
     prediction_log,
     progress,
@@ -94,6 +95,8 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     assert record["retraining"]["labelled"] == 3000 and record["addable_rows"] == 3000
     assert "**3,000** of the 3,000 labelled current rows (with `" in summary
     assert (out / "drift.html").stat().st_size > 100_000  # Evidently's self-contained report
+    why = f"Retraining because the data drifted ({record['drifted']} of {len(record['columns'])} features, "
+    assert record["why_retrain"].startswith(why) and "quality" not in record["why_retrain"]
 
 
 def test_schema_violations_are_findings_not_a_crash(tmp_path):
@@ -332,7 +335,7 @@ def own_training_data(tmp_path: Path) -> tuple[Path, Path]:
 def retrain(tmp_path: Path, params: Path, *args):
     output = tmp_path / "github_output"
     output.unlink(missing_ok=True)
-    result = invoke("retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md",
+    result = invoke("retrain-data", "--params", params, "--drift-report", tmp_path / "none",
                     "--body", tmp_path / "pr-body.md", *args)  # fmt: skip
     assert result.exit_code == 0, explain(result)
     return result, output.read_text()
@@ -513,7 +516,7 @@ def test_retrain_data_names_the_training_columns_current_rows_lack(tmp_path, mon
         rows.to_sql("predictions", connection, index=False)
     monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "github_output"))
-    result = invoke("retrain-data", "--params", params, "--drift-summary", tmp_path / "none.md",
+    result = invoke("retrain-data", "--params", params, "--drift-report", tmp_path / "none",
                     "--body", tmp_path / "body.md")  # fmt: skip
     assert result.exit_code == 0, explain(result)
     assert (tmp_path / "github_output").read_text() == "added=0\nfiles=\n"
@@ -599,6 +602,20 @@ def test_concept_drift_alone_decays_quality_and_asks_to_retrain(tmp_path, deploy
     assert f'<h2 id="page-1">Model quality in {quality["judged_window"]}</h2>' in html
     assert "failed (the verdict above reads the whole interval)" in quality["report"]
     assert quality["report"] in summary
+    # The retraining PR's body opens with why, in one sentence with the window's numbers.
+    pr_params, _ = own_training_data(tmp_path / "pr")
+    write_table(batch, tmp_path / "pr" / "current" / "batch.csv")
+    body = tmp_path / "pr" / "body.md"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "pr" / "github_output"))
+    result = invoke("retrain-data", "--params", pr_params, "--drift-report", tmp_path / "check" / "out",
+                    "--body", body)  # fmt: skip
+    assert result.exit_code == 0, explain(result)
+    why = body.read_text(encoding="utf-8").split("\n\n")[1]
+    label = evaluation.metric_label(real_params().train.primary_metric)
+    assert why.startswith(
+        f"**Retraining because the model's quality decayed: {label} in {quality['judged_window']} is "
+    )
+    assert "by more than the tolerance" in why and "data drifted" not in why
 
 
 def test_unseen_rows_of_the_training_period_hold_their_quality(tmp_path, deployed, monkeypatch):

@@ -408,12 +408,14 @@ def simulate_drift(
 @main.command("retrain-data")
 @PARAMS
 @path_option(
-    "--drift-summary", default="reports/drift/summary.md", help="Written by drift; quoted in the PR body."
+    "--drift-report",
+    default="reports/drift",
+    help="The monitor's folder: the PR body says why and quotes it.",
 )
 @path_option("--body", default="reports/drift/pr-body.md", help="Where to write the retraining PR's body.")
 @path_option("--stage", help="Also copy each changed file here, at its path relative to the params folder.")
 @user_errors
-def retrain_data(params_path: Path, drift_summary: Path, body: Path, stage: Path | None) -> None:
+def retrain_data(params_path: Path, drift_report: Path, body: Path, stage: Path | None) -> None:
     """Append the labelled current rows to the training data (deduplicated) and write the PR body.
 
     Says why other rows were left out. Running it twice changes nothing the second time.
@@ -424,7 +426,7 @@ def retrain_data(params_path: Path, drift_summary: Path, body: Path, stage: Path
     from .retraining import retrain_data as run
     from .settings import load_params
 
-    change = run(load_params(params_path), drift_summary, body, stage)
+    change = run(load_params(params_path), drift_report, body, stage)
     set_outputs(added=change["added"], files=",".join(change["files"]))
     before, after = change["before"], change["after"]
     if change["added"]:

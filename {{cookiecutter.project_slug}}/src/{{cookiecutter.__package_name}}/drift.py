@@ -302,6 +302,7 @@ def write_results(record: dict, params: Params, out: Path, intake: str) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     record["decayed"] = record["quality"] is not None and record["quality"]["verdict"] == quality.DECAYED
+    record["why_retrain"] = why_retrain(record)
     data.write_json(out / "drift.json", record)
     drift = reports.render(
         "drift.md.j2", r=record, target=params.data.target, intake=intake, legend=charts.LEGEND["drift"]
@@ -318,3 +319,18 @@ def headline(record: dict) -> str:
     data_word = {"drift": "drift", "no-drift": "no drift"}.get(record["status"], "no verdict")
     quality_word = record["quality"]["verdict"] if record["quality"] else "not scored"
     return f"**Monitor**: data: {data_word}; quality: {quality_word}."
+
+
+def why_retrain(record: dict) -> str | None:
+    """Why the retraining pull request opens, in one sentence with the numbers; None: no reason."""
+    from . import quality
+
+    reasons = []
+    if record["dataset_drift"]:
+        share = f"{record['share']:.0%}, from {record['drift_share']:.0%} counts as drift"
+        reasons.append(
+            f"the data drifted ({record['drifted']} of {len(record['columns'])} features, {share})"
+        )
+    if record["decayed"]:
+        reasons.append(f"the model's quality decayed: {quality.evidence(record['quality'])}")
+    return f"Retraining because {' and '.join(reasons)}." if reasons else None

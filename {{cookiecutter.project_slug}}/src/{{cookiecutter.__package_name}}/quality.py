@@ -352,29 +352,33 @@ def windows_words(record: QualityRecord) -> str:
     return f"the last {count} {record['window']}s" if count != 1 else f"the last {record['window']}"
 
 
+def evidence(record: QualityRecord) -> str:
+    """The judged window's primary metric, its interval and rows, against the reviewed value."""
+    primary = record["primary_metric"]
+    window = next(w for w in record["windows"] if w["label"] == record["judged_window"])
+    m = window["metrics"][0]
+    places = decimals(m["reviewed"])
+    said = (
+        f"{evaluation.metric_label(primary)} in {window['label']} is {number(m['value'], places)} "
+        f"({level(record)} interval {number(m['low'], places)}–{number(m['high'], places)}, "
+        f"{window['labelled']:,} labelled rows)"
+    )
+    reviewed = number(m["reviewed"], places)
+    if record["verdict"] == DECAYED:
+        side = "below" if record["direction"][primary] > 0 else "above"
+        return f"{said}, {side} the reviewed {reviewed} by more than the tolerance {tolerance_text(record)}"
+    return (
+        f"{said}, against the reviewed {reviewed}: not worse by more than the tolerance "
+        f"{tolerance_text(record)} with {level(record)} confidence"
+    )
+
+
 def sentence(record: QualityRecord) -> str:
     """The verdict in one sentence, with its numbers."""
-    primary = record["primary_metric"]
-    label = evaluation.metric_label(primary)
-    if record["verdict"] in (DECAYED, HOLDING):
-        window = next(w for w in record["windows"] if w["label"] == record["judged_window"])
-        m = window["metrics"][0]
-        places = decimals(m["reviewed"])
-        said = (
-            f"{label} in {window['label']} is {number(m['value'], places)} ({level(record)} interval "
-            f"{number(m['low'], places)}–{number(m['high'], places)}, {window['labelled']:,} labelled rows)"
-        )
-        reviewed = number(m["reviewed"], places)
-        if record["verdict"] == DECAYED:
-            side = "below" if record["direction"][primary] > 0 else "above"
-            return (
-                f"{said}, {side} the reviewed {reviewed} by more than the tolerance "
-                f"{tolerance_text(record)}: the model has decayed."
-            )
-        return (
-            f"{said}, against the reviewed {reviewed}: not worse by more than the tolerance "
-            f"{tolerance_text(record)} with {level(record)} confidence, so the model is holding."
-        )
+    if record["verdict"] == DECAYED:
+        return f"{evidence(record)}: the model has decayed."
+    if record["verdict"] == HOLDING:
+        return f"{evidence(record)}, so the model is holding."
     if record["verdict"] == NO_LABELS:
         if not record["windows"]:
             return "There are no current rows with a time yet, so the model's quality cannot be scored."

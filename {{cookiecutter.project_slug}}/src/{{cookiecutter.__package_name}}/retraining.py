@@ -10,6 +10,7 @@ side. data/manifest.json records the rows, the file's hash and its date range.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -157,12 +158,13 @@ def stage(params: Params, files: list[str], folder: Path) -> None:
 
 
 def retrain_data(
-    params: Params, drift_summary: Path | None, body_path: Path, stage_to: Path | None = None
+    params: Params, drift_report: Path | None, body_path: Path, stage_to: Path | None = None
 ) -> dict:
     """Append the addable current rows, refresh the manifest, write the PR body; return what changed.
 
     When nothing can be added no file changes, the manifest included; `files` lists the changed
-    files relative to the params folder (copied into `stage_to` when given).
+    files relative to the params folder (copied into `stage_to` when given). `drift_report`: the
+    monitor's folder, whose drift.json says why to retrain and whose summary.md the body quotes.
     """
     path = params.data_path
     files = changed_files(params, staging=stage_to is not None)  # checked before anything changes
@@ -183,8 +185,19 @@ def retrain_data(
         stage(params, files, stage_to)
     why = explain(params, found, sources.describe(params.drift.source), done=True)
     change = {"added": len(found.rows), "files": files, "before": before, "after": after, "why": why}
-    summary = drift_summary.read_text(encoding="utf-8") if drift_summary and drift_summary.is_file() else ""
-    body = reports.render("retrain-pr.md.j2", change=change, drift=summary, links=reports.links())
+    summary, reason = monitor_findings(drift_report)
+    body = reports.render(
+        "retrain-pr.md.j2", change=change, drift=summary, reason=reason, links=reports.links()
+    )
     body_path.parent.mkdir(parents=True, exist_ok=True)
     body_path.write_text(body, encoding="utf-8")
     return change
+
+
+def monitor_findings(folder: Path | None) -> tuple[str, str | None]:
+    """The monitor's summary.md and its reason to retrain (from drift.json), when it ran."""
+    if folder is None or not (folder / "summary.md").is_file():
+        return "", None
+    record = folder / "drift.json"
+    reason = json.loads(record.read_text(encoding="utf-8")).get("why_retrain") if record.is_file() else None
+    return (folder / "summary.md").read_text(encoding="utf-8"), reason
