@@ -47,6 +47,7 @@ COMMON = {
     "src/my_ml_project/comparison.py",
     "src/my_ml_project/data.py",
     "src/my_ml_project/data_remote.py",
+    "src/my_ml_project/dates.py",
     "src/my_ml_project/drift.py",
     "src/my_ml_project/errors.py",
     "src/my_ml_project/evaluation.py",

@@ -15,12 +15,12 @@ from support import ROOT, explain, invoke, real_params, write_table
 from {{ cookiecutter.__package_name }} import (
     charts,
     data,
+    dates,
     errors,
     evaluation,
     models,
     prediction_log,
     progress,
-    quality,
     reports,
     schema,
     settings,
@@ -693,7 +693,7 @@ def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
     real = real_params()
     later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
     target, time_column = real.data.target, real.data.time_column
-    months = quality.utc_days(later[time_column], time_column).astype("datetime64[M]")
+    months = dates.utc_times(later[time_column], time_column).astype("datetime64[M]")
     db = tmp_path / "log.db"
     monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
     source = sqlite_source(db) | {"window_days": 36500}  # the sample's months are years old

@@ -56,7 +56,9 @@ def workspace(tmp_path) -> Path:
     return tmp_path
 
 
-def infer(workspace: Path, target: str, row_key=("id",), ignore=(), task=None) -> dict:
+def infer(
+    workspace: Path, target: str, row_key=("id",), ignore=(), task=None, date_formats=None, time_column=None
+) -> dict:
     return schema_inference.infer(
         workspace / "data" / "new.csv",
         target,
@@ -65,6 +67,8 @@ def infer(workspace: Path, target: str, row_key=("id",), ignore=(), task=None) -
         list(row_key),
         list(ignore),
         task,
+        date_formats,
+        time_column,
     )
 
 
@@ -82,7 +86,10 @@ def comments(path: Path) -> list[str]:
 
 def test_writes_an_importable_schema(workspace):
     decided = infer(workspace, "churned")
-    assert decided == {"task": "classification", "positive_class": "yes", "rows": ROWS, "columns": 8}
+    assert decided | {"notes": []} == {
+        "task": "classification", "positive_class": "yes", "rows": ROWS, "columns": 8,
+        "dates": {}, "time_column": None, "notes": [],
+    }  # fmt: skip
 
     source = (workspace / "schema.py").read_text(encoding="utf-8")
     compile(source, "schema.py", "exec")
@@ -284,11 +291,11 @@ def test_the_pattern_the_schema_suggests_matches_whole_values_in_ascii_digits(wo
     docstring = import_schema(workspace / "schema.py").__doc__
     example = re.search(r'`str_matches=r"([^"]+)"`', docstring)
     assert example, docstring
-    day = pa.DataFrameSchema({"day": pa.Column(str, pa.Check.str_matches(example[1]))})
-    assert len(day.validate(pd.DataFrame({"day": ["2024-01-31"]}))) == 1
-    for lookalike in ["2024-01-31\n", "٢٠٢٤-٠١-٣١", "2024-01-31x"]:
+    code = pa.DataFrameSchema({"code": pa.Column(str, pa.Check.str_matches(example[1]))})
+    assert len(code.validate(pd.DataFrame({"code": ["AB1234"]}))) == 1
+    for lookalike in ["AB1234\n", "AB١٢٣٤", "AB1234x"]:
         with pytest.raises(pa.errors.SchemaError):
-            day.validate(pd.DataFrame({"day": [lookalike]}))
+            code.validate(pd.DataFrame({"code": [lookalike]}))
 
 
 def test_long_names_and_hints_stay_ruff_clean(workspace, tmp_path):
@@ -371,3 +378,120 @@ def test_data_you_bring_can_be_retrained_on(loader, tmp_path, monkeypatch):
     grown = data.read_table(tmp_path / "data" / "x.csv")
     assert len(grown) == len(frame) + 150 and grown["row_id"].is_unique
     assert len(data.validate(grown, inferred.TrainingData, "grown")) == len(frame) + 150
+
+
+# -- dates ------------------------------------------------------------------------------------
+
+DATES = {  # column: (values, the format infer-schema must find)
+    "day": (["2024-01-05", "2024-02-29", "2023-12-31"], "%Y-%m-%d"),
+    "month": (["2024-01", "2023-12", "2024-11"], "%Y-%m"),
+    "stamped": (["2024-01-05T10:00:00+02:00", "2024-01-05 23:59Z", "2024-02-01T08:30:00"], "ISO8601"),
+    "paid": (["31/01/2024", "05/02/2024", "12/12/2023"], "%d/%m/%Y"),  # 31: day first
+    "shipped": (["01.31.2024 14:30", "02.05.2024 09:00", "12.12.2023 23:15"], "%m.%d.%Y %H:%M"),
+    "created_at": ([1_704_067_200, 1_706_745_600, 1_709_251_200], "epoch"),  # 2024: seconds since 1970
+}
+
+
+def with_columns(workspace: Path, **columns: list) -> pd.DataFrame:
+    """The workspace's data with these columns added, each cycling through its values."""
+    path = workspace / "data" / "new.csv"
+    frame = pd.read_csv(path)
+    for name, values in columns.items():
+        frame[name] = [values[i % len(values)] for i in range(len(frame))]
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def test_dates_are_found_checked_by_their_format_and_never_raw_features(workspace):
+    with_columns(workspace, **{name: values for name, (values, _) in DATES.items()},
+                 count=[1, 2, 3], code=["2024-01-05", "next week", "2024-02-01"])  # fmt: skip
+    decided = infer(workspace, "churned")
+    assert decided["dates"] == {name: format for name, (_, format) in DATES.items()}
+    inferred = import_schema(workspace / "schema.py")
+    assert set(inferred.Features.to_schema().columns) == FEATURES | {"count", "code"}
+    source = (workspace / "schema.py").read_text(encoding="utf-8")
+    assert 'day: Series[str] = pa.Field(date="%Y-%m-%d")  # a date, not a feature' in source
+    assert 'created_at: Series[int] = pa.Field(date="epoch")' in source
+    assert "observed: 2023-12-31 to 2024-02-29" in source  # the range as dates, not as text sorts
+    assert "2024-02-29" not in source.split("class TrainingData")[0]  # no list of allowed dates
+    frame = data.read_table(workspace / "data" / "new.csv")
+    assert len(data.validate(frame, inferred.TrainingData, "new.csv")) == ROWS
+    # A new day is valid (no categories); a value that is not a date in the column's format is not.
+    later = frame.head(4).assign(day=["2031-07-14", "2024-02-30", "14/07/2031", "2024-1-5 "])
+    with pytest.raises(data.ValidationFailed) as failed:
+        data.validate(later, inferred.TrainingData, "later.csv")
+    assert set(failed.value.failures["column"]) == {"day"} and sorted(failed.value.failures["index"]) == [
+        1,
+        2,
+        3,
+    ]
+    # Several date columns: none is taken as the time column; the notes say how to choose.
+    assert decided["time_column"] is None
+    assert any("several date columns" in note and "--time-column" in note for note in decided["notes"])
+
+
+def test_one_date_column_is_the_time_column_and_the_split_is_by_time(workspace, redirected_schema):
+    with_columns(workspace, day=DATES["day"][0])
+    result = infer_cli(workspace, "--target", "churned", "--key", "id")
+    assert result.exit_code == 0, explain(result)
+    assert "- `day` is the time column: the holdout is its latest period (split.by: time)" in result.output
+    params = settings.load_params(workspace / "params.yaml")
+    assert params.data.time_column == "day" and params.split.by == "time"
+    assert "a date: the time column, not a feature" in redirected_schema.read_text(encoding="utf-8")
+
+
+def test_without_a_date_the_split_stays_by_hash(workspace):
+    infer(workspace, "churned")
+    params = settings.load_params(workspace / "params.yaml")
+    assert params.data.time_column is None and params.split.by == "hash"
+
+
+def test_an_ambiguous_date_says_the_choice_and_the_flag_that_changes_it(workspace, redirected_schema):
+    with_columns(workspace, day=["01/02/2024", "03/04/2024", "12/11/2023"])  # no field above 12
+    result = infer_cli(workspace, "--target", "churned", "--key", "id")
+    assert result.exit_code == 0, explain(result)
+    said = (
+        "- `day` is a date, no day above 12, so day-first (%d/%m/%Y) was chosen over month-first (%m/%d/%Y)"
+    )
+    assert said in result.output and "say otherwise with --date-format" in result.output
+    changed = infer_cli(workspace, "--target", "churned", "--key", "id", "--date-format", "day=%m/%d/%Y")
+    assert changed.exit_code == 0, explain(changed)
+    assert 'pa.Field(date="%m/%d/%Y")' in redirected_schema.read_text(encoding="utf-8")
+    assert "is a date, no day above 12" not in changed.output
+
+
+def test_a_wrong_date_format_or_time_column_changes_nothing(workspace, redirected_schema):
+    with_columns(workspace, day=DATES["day"][0])
+    params_before = (workspace / "params.yaml").read_bytes()
+    wrong = infer_cli(workspace, "--target", "churned", "--date-format", "day=%d/%m/%Y")
+    assert wrong.exit_code == 1
+    assert "error: --date-format day=%d/%m/%Y: 300 values do not parse, e.g. '2024-01-05'" in wrong.output
+    not_a_date = infer_cli(workspace, "--target", "churned", "--time-column", "colour")
+    assert not_a_date.exit_code == 1
+    assert "error: --time-column colour: not a date column (date columns: ['day']" in not_a_date.output
+    malformed = infer_cli(workspace, "--target", "churned", "--date-format", "day")
+    assert malformed.exit_code == 2 and "expected COLUMN=FORMAT" in malformed.output
+    assert (workspace / "params.yaml").read_bytes() == params_before and not redirected_schema.exists()
+
+
+# -- the positive class -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("labels", "share", "positive"),  # share: of rows with the second label
+    [
+        (["no", "yes"], 0.67, "yes"),  # the named class, though it is the majority
+        (["No", "Yes"], 0.2, "Yes"),  # in any case
+        ([0, 1], 0.7, 1),
+        (["stayed", "churned"], 0.3, "churned"),  # no conventional name: the rarer class
+    ],
+)
+def test_the_positive_class_is_the_one_named_so_else_the_rarer(workspace, labels, share, positive):
+    frame = pd.read_csv(workspace / "data" / "new.csv")
+    second = np.random.default_rng(1).random(len(frame)) < share
+    frame["churned"] = np.where(second, labels[1], labels[0])
+    frame.to_csv(workspace / "data" / "new.csv", index=False)
+    decided = infer(workspace, "churned")
+    assert decided["positive_class"] == positive
+    assert any(note.startswith(f"positive class: {positive!r}") for note in decided["notes"])
+    assert settings.load_params(workspace / "params.yaml").data.positive_class == positive

@@ -14,11 +14,11 @@ from support import write_small_params
 from {{ cookiecutter.__package_name }} import (
     comparison,
     data,
+    dates,
     evaluation,
     models,
     overlap,
     pr_comment,
-    quality,
     review,
     settings,
     training,
@@ -184,7 +184,7 @@ def split_by_time(params_path: Path, newer_share: float) -> tuple[pd.DataFrame, 
     params = settings.load_params(params_path)
     column = params.data.time_column
     frame = data.read_table(params.data_path)
-    times = quality.utc_days(frame[column], column)
+    times = dates.utc_times(frame[column], column)
     cutoff = np.sort(times)[int(len(times) * (1 - newer_share))]
     until = str(times[times < cutoff].max().astype("datetime64[D]"))
     return frame[times < cutoff], frame[times >= cutoff], until
@@ -235,3 +235,42 @@ def test_too_few_newer_rows_are_counted_not_compared(own_project, tmp_path):
     assert (
         f"fewer than `gate.min_rows` ({expected + 1:,}), so the models are not compared on them." in comment
     )
+
+
+# --- split.by: time: the holdout is the latest period
+
+
+def test_with_a_time_split_a_retraining_pr_is_judged_on_rows_the_champion_never_saw(own_project, tmp_path):
+    base, newer, until = split_by_time(own_project, newer_share=0.3)
+    data_path = settings.load_params(own_project).data_path
+    base.to_csv(data_path, index=False)
+    by_time = {"gate": {"min_rows": 20}, "split": {"by": "time"}}
+    append = lambda: pd.concat([base, newer]).to_csv(data_path, index=False)  # noqa: E731
+    record, comment = review_pr(own_project, tmp_path, by_time, by_time, append)
+    holdout = record["holdout"]
+    assert holdout["split"] == "time" and sum(holdout["left_out"].values()) == 0
+    span = holdout["span"]
+    assert span["first"] > until  # the appended 30% hold the latest 20%: all after the champion's data
+    column = span["time_column"]
+    assert (
+        f"Holdout: {holdout['rows']:,} rows, `{column}` {span['first']} to {span['last']} "
+        "(the latest rows by time), content hash" in comment
+    )
+    trained = record["challenger"]["train_span"]
+    assert f"Challenger's training rows: {record['challenger']['train_rows']:,}, `{column}` " in comment
+    assert trained["last"] <= span["first"]
+    assert record["latest_period"]["rows"] == holdout["compared"]  # every compared row is newer
+
+
+def test_with_a_time_split_a_larger_holdout_leaves_out_the_rows_the_champion_trained_on(
+    own_project, tmp_path
+):
+    by_time = {"gate": {"min_rows": 20}, "split": {"by": "time"}}
+    larger = {**by_time, "split": {"by": "time", "holdout_fraction": 0.3}}
+    record, comment = review_pr(own_project, tmp_path, by_time, larger)
+    holdout = record["holdout"]
+    rows = len(data.read_table(settings.load_params(own_project).data_path))
+    assert holdout["rows"] == round(0.3 * rows)
+    assert holdout["compared"] <= round(0.2 * rows)  # only the base's own holdout: the latest 20%
+    assert holdout["left_out"]["same row"] >= holdout["rows"] - round(0.2 * rows)
+    assert "because the champion trained on them" in comment

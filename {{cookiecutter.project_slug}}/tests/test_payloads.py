@@ -1,8 +1,10 @@
-"""payloads.py: the service's request model refuses what the schema's patterns refuse, and nothing else.
+"""payloads.py: the service's request model refuses what the schema's patterns and dates refuse, and
+nothing else.
 
 pandera and the request model check the same pattern with two engines (pandas' `str.match`, and
 pydantic's `pattern`), so these tests hold both to the same verdicts on values that slip through a
-careless pattern: a trailing newline and digits of another script.
+careless pattern: a trailing newline and digits of another script. A date is checked by the same
+function on both sides (dates.date).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import pandera.pandas as pa
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.__package_name }} import data, payloads, schema
+from {{ cookiecutter.__package_name }} import data, dates, payloads, schema
 
 ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"  # the form the schemas use (see templates/schema.py.j2)
+DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"  # a pattern a team might write for a day
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +34,6 @@ def request_row(params) -> dict:
     """A valid record as a caller sends it (JSON), from the sample's first row."""
     row = data.read_table(params.data_path).head(1).drop(columns=[params.data.target])
     return json.loads(row.to_json(orient="records"))[0]
-
-
-def pattern_columns() -> list[str]:
-    columns = schema.TrainingData.to_schema().columns
-    return [name for name, c in columns.items() if any(k.name == "str_matches" for k in c.checks)]
 
 
 def lookalikes(value: str) -> list[str]:
@@ -60,15 +57,19 @@ def pandera_accepts(frame_schema: pa.DataFrameSchema, column: str, value: str) -
     return True
 
 
-def test_the_sample_schema_has_a_pattern():
-    assert pattern_columns(), "the sample schema checks a column with str_matches"
+def date_columns() -> list[str]:
+    return list(dates.declared_formats())
 
 
-@pytest.mark.parametrize("column", pattern_columns())
-def test_the_service_refuses_a_trailing_newline_and_non_ascii_digits(record_model, request_row, column):
+def test_the_sample_schema_has_a_date():
+    assert date_columns(), "the sample schema declares its time column a date"
+
+
+@pytest.mark.parametrize("column", date_columns())
+def test_the_service_refuses_what_the_date_check_refuses(record_model, request_row, column):
     valid = request_row[column]
     assert accepts(record_model, request_row)
-    for value in lookalikes(valid):
+    for value in [*lookalikes(valid), f"{valid[:5]}13{valid[7:]}"]:
         assert not accepts(record_model, request_row | {column: value}), repr(value)
 
 

@@ -18,6 +18,7 @@ from support import ROOT
 
 from {{ cookiecutter.__package_name }} import (
     data,
+    dates,
     drift,
     evaluation,
     models,
@@ -56,6 +57,12 @@ def flipped(y: pd.Series, info, share: float, seed: int = 0) -> pd.Series:
     return y
 
 
+def written(params, month: str) -> str:
+    """A month ('2010-11') as the time column writes a time: its first day in the schema's format."""
+    column = params.data.time_column
+    return pd.Timestamp(f"{month}-01").strftime(dates.declared_formats()[column])
+
+
 def windows_of(params, scored, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Current rows and predictions: for each time, the holdout's rows with that time (and a target
     transformed by spec[time], or the holdout's own when None)."""
@@ -65,7 +72,7 @@ def windows_of(params, scored, spec: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         rows = holdout.copy()
         if change is not None:
             rows[info.target] = change(rows[info.target])
-        rows[params.data.time_column] = when
+        rows[params.data.time_column] = written(params, when)
         frames.append(rows)
         predictions.append(preds)
     return pd.concat(frames, ignore_index=True), pd.concat(predictions, ignore_index=True)
@@ -185,7 +192,7 @@ def test_a_window_with_one_class_names_what_cannot_be_computed_and_does_not_cras
             holdout.assign(**{info.target: holdout[info.target].iloc[0]}),
             "needs a target that varies",
         )
-    frame = rows.assign(**{params.data.time_column: "2010-11"})
+    frame = rows.assign(**{params.data.time_column: written(params, "2010-11")})
     record = quality.score_windows(tuned(params), frame, preds[keep].reset_index(drop=True), info, reviewed)
     (window,) = record["windows"]
     undefined = {m["metric"]: m["undefined"] for m in window["metrics"] if m["value"] is None}
@@ -213,7 +220,7 @@ def test_a_window_with_one_class_names_what_cannot_be_computed_and_does_not_cras
 @pytest.mark.parametrize("target", ["empty", "absent"])
 def test_no_labels_at_all_says_where_outcomes_come_from(params, scored, target):
     holdout, preds, info, reviewed = scored
-    frame = holdout.assign(**{params.data.time_column: "2010-11", info.target: None})
+    frame = holdout.assign(**{params.data.time_column: written(params, "2010-11"), info.target: None})
     if target == "absent":
         frame = frame.drop(columns=[info.target])
     record = quality.score_windows(tuned(params), frame, preds, info, reviewed)
@@ -230,7 +237,7 @@ def test_no_labels_at_all_says_where_outcomes_come_from(params, scored, target):
     assert empty["verdict"] == "no labels" and empty["windows"] == []
 
 
-def test_month_windows_from_period_strings_are_the_latest_ones_with_older_rows_counted(params, scored):
+def test_month_windows_are_the_latest_ones_with_older_rows_counted(params, scored):
     holdout, preds, info, reviewed = scored
     months = ["2009-12", "2010-01", "2010-03", "2010-04"]  # no row in 2010-02
     frame, preds = windows_of(params, scored, dict.fromkeys(months))
@@ -252,18 +259,15 @@ def test_week_windows_run_monday_to_sunday_in_utc_from_datetimes(params, scored)
         datetime(2010, 9, 13, 1, 0, tzinfo=UTC),  # Monday: the next week
     ]
     when = np.resize(np.array(times, dtype=object), n)
-    frame = holdout.assign(**{params.data.time_column: pd.to_datetime(when)})
-    record = quality.score_windows(tuned(params, window="week", min_rows=50), frame, preds, info, reviewed)
+    week = tuned(params, window="week", min_rows=50)
+    frame = holdout.assign(logged_at=pd.to_datetime(when))  # as the prediction log has them
+    record = quality.score_windows(week, frame, preds, info, reviewed, time_column="logged_at")
     assert [w["label"] for w in record["windows"]] == ["2010-09-06 – 2010-09-12", "2010-09-13 – 2010-09-19"]
     assert [w["labelled"] for w in record["windows"]] == [(when != times[2]).sum(), (when == times[2]).sum()]
-    # the same instants written with another zone land in the same windows
+    # the same instants written as ISO text with another zone land in the same windows
     local = [t.astimezone(timezone(timedelta(hours=2))).isoformat() for t in when]  # 01:30+02:00 is Sunday
     moved = quality.score_windows(
-        tuned(params, window="week", min_rows=50),
-        holdout.assign(**{params.data.time_column: local}),
-        preds,
-        info,
-        reviewed,
+        week, holdout.assign(logged_at=local), preds, info, reviewed, time_column="logged_at"
     )
     assert [w["labelled"] for w in moved["windows"]] == [w["labelled"] for w in record["windows"]]
 

@@ -12,7 +12,16 @@ import sys
 import pytest
 from support import PKG_NAME, ROOT, explain, invoke
 
-from {{ cookiecutter.__package_name }} import data, evaluation, models, schema, settings, training
+from {{ cookiecutter.__package_name }} import (
+    data,
+    dates,
+    errors,
+    evaluation,
+    models,
+    schema,
+    settings,
+    training,
+)
 
 
 def test_writes_the_model_folder(trained):
@@ -321,3 +330,61 @@ def test_histogram_boosting_splits_on_categories_itself(params):
     encoded = pipeline[:-1].fit_transform(sample[numeric + categorical])
     assert encoded.shape[1] == len(numeric) + len(categorical)
     assert pipeline[-1].categorical_features == list(range(len(categorical)))
+
+
+# -- split.by: time ---------------------------------------------------------------------------
+
+
+def by_time(own_project) -> settings.Params:
+    raw = settings.read_yaml(own_project)
+    raw["split"]["by"] = "time"
+    own_project.write_text(json.dumps(raw), encoding="utf-8")
+    return settings.load_params(own_project)
+
+
+def test_a_time_split_holds_out_the_latest_rows(own_project):
+    params = by_time(own_project)
+    frame = data.load_training_data(params)
+    column = params.data.time_column
+    parts = data.split(frame, params)
+    assert len(parts.holdout) == round(params.split.holdout_fraction * len(frame))
+    times = {name: dates.utc_times(part[column], column) for name, part in vars(parts).items()}
+    assert times["holdout"].min() >= times["train"].max()
+    # Ties at the boundary go by file order: the later rows of the boundary's time are held out.
+    boundary = frame[dates.utc_times(frame[column], column) == times["holdout"].min()].index
+    held = boundary.isin(parts.holdout.index)
+    assert list(held) == sorted(held)
+
+
+def test_a_time_split_cross_validates_forward_and_says_which_period_each_side_covers(
+    own_project, tmp_path, monkeypatch
+):
+    params = by_time(own_project)
+    seen = {}
+    real = training.cross_validation
+
+    def spy(params, X, y, classes, positive):
+        seen["rows"] = X.index
+        return real(params, X, y, classes, positive)
+
+    monkeypatch.setattr(training, "cross_validation", spy)
+    metrics = training.train(params, tmp_path / "model")
+    column = params.data.time_column
+    frame = data.load_training_data(params)
+    cv_times = dates.utc_times(frame.loc[seen["rows"], column], column)
+    assert (cv_times[1:] >= cv_times[:-1]).all()  # in time order, which TimeSeriesSplit folds forward
+    assert type(training.folds_for(params)).__name__ == "TimeSeriesSplit"
+    assert metrics["split"] == "time"
+    train, holdout = metrics["train"]["span"], metrics["holdout"]["span"]
+    assert train["time_column"] == holdout["time_column"] == column
+    assert train["first"] == frame[column].min() and holdout["last"] == frame[column].max()
+    assert train["last"] <= holdout["first"]
+
+
+def test_a_time_split_needs_a_time_column(own_project):
+    raw = settings.read_yaml(own_project)
+    raw["split"]["by"] = "time"
+    raw["data"].pop("time_column")
+    own_project.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(errors.ParamsError, match=r"split\.by: time needs data\.time_column"):
+        settings.load_params(own_project)

@@ -7,7 +7,7 @@ import re
 import pytest
 from support import explain, invoke, write_table
 
-from {{ cookiecutter.__package_name }} import data, schema
+from {{ cookiecutter.__package_name }} import data, dates, schema
 
 
 def first_check(column: str) -> str:
@@ -29,10 +29,10 @@ def text_column():
 
 
 @pytest.fixture(scope="module")
-def pattern_column():
-    """The sample schema's column checked by a pattern (the day, or the campaign's month)."""
-    columns = schema.TrainingData.to_schema().columns
-    return next(name for name, c in columns.items() if any(k.name == "str_matches" for k in c.checks))
+def date_column() -> str:
+    """The sample schema's date column (the day, or the campaign's month)."""
+    (column,) = dates.declared_formats()
+    return column
 
 
 ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
@@ -84,16 +84,23 @@ def test_violations_are_listed_by_column_and_check(raw, text_column, tmp_path):
     assert f"| {text_column} | {first_check(text_column)}" in markdown and "| 1 | bogus | 3 |" in markdown
 
 
-def test_a_pattern_matches_the_whole_value_in_ascii_digits(raw, pattern_column):
-    """pandera matches with re.match, where `$` also matches before a trailing newline and `\\d` is
-    any script's digits: `validate`, `train` and `drift` must still refuse both."""
-    valid = raw[pattern_column].iloc[0]
-    rows = raw.head(3).assign(**{pattern_column: [valid, f"{valid}\n", valid.translate(ARABIC_INDIC_DIGITS)]})
+def test_a_date_must_parse_in_its_format_as_plain_ascii(raw, date_column):
+    """A date is kept as written, so a lookalike would be another value (another row key, another
+    category): a trailing newline, a leading space, another script's digits, or no such month."""
+    valid = raw[date_column].iloc[0]
+    lookalikes = [
+        f"{valid}\n",
+        f" {valid}",
+        valid.translate(ARABIC_INDIC_DIGITS),
+        f"{valid[:5]}13{valid[7:]}",
+    ]
+    rows = raw.head(5).assign(**{date_column: [valid, *lookalikes]})
     with pytest.raises(data.ValidationFailed) as failed:
         data.validate(rows, schema.TrainingData, "lookalikes")
     failures = failed.value.failures
-    assert set(failures["column"]) == {pattern_column}
-    assert sorted(failures["index"]) == [1, 2]
+    assert set(failures["column"]) == {date_column}
+    assert sorted(failures["index"]) == [1, 2, 3, 4]
+    assert set(failures["check"]) == {f"date(format={dates.declared_formats()[date_column]})"}
 
 
 def test_extra_column_is_named(raw, tmp_path):

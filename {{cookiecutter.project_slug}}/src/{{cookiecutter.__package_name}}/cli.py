@@ -132,21 +132,40 @@ def validate(data_file: Path | None, params_path: Path, report: Path) -> None:
 @click.option(
     "--task", type=click.Choice(["classification", "regression"]), help="Default: inferred from the target."
 )
+@click.option(
+    "--date-format",
+    "date_formats",
+    multiple=True,
+    metavar="COLUMN=FORMAT",
+    help="A date column's format (strftime codes, ISO8601 or epoch), when detection is wrong or unsure.",
+)
+@click.option("--time-column", help="The date column that says when a row happened (when there are several).")
 @PARAMS
 @user_errors
-def infer_schema(data_file: Path, target: str, row_key, ignore, task, params_path: Path) -> None:
+def infer_schema(
+    data_file: Path, target: str, row_key, ignore, task, date_formats, time_column, params_path: Path
+) -> None:
     """Write schema.py for DATA_FILE and point params.yaml at it. Review the diff, then train."""
     from . import schema, schema_inference
     from .settings import load_params
 
+    formats = dict(pair.partition("=")[::2] for pair in date_formats)
+    if any(not column or not format for column, format in formats.items()):
+        raise click.BadParameter(
+            f"expected COLUMN=FORMAT, e.g. day=%d/%m/%Y; got {list(date_formats)}", param_hint="--date-format"
+        )
     schema_path = Path(schema.__file__)
     decided = schema_inference.infer(
-        data_file, target, params_path, schema_path, list(row_key), list(ignore), task
+        data_file, target, params_path, schema_path, list(row_key), list(ignore), task, formats, time_column
     )
     load_params(params_path)  # the updated file must still be valid
     click.echo(
         f"Inferred a {decided['task']} schema from {decided['rows']} rows x {decided['columns']} columns.\n"
-        f"Wrote {schema_path} and updated {params_path}.\n"
+        f"Wrote {schema_path} and updated {params_path}."
+    )
+    for note in decided["notes"]:
+        click.echo(f"- {note}")
+    click.echo(
         "Next: review both diffs (`observed:` comments are hints, not checks: see schema.py's docstring), "
         "then run `train`."
     )

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import schema
+from . import dates, schema
 from .errors import DataError, ValidationFailed
+from .records import Span
 from .settings import Params
 
 READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet}
@@ -222,10 +223,38 @@ def run_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 def holdout_mask(frame: pd.DataFrame, params: Params) -> np.ndarray:
-    """True for rows in the holdout: their hash falls in the first `holdout_fraction` of the hash space."""
+    """True for rows in the holdout. By hash: the row's hash falls in the first `holdout_fraction` of
+    the hash space (stable: a row keeps its side as rows are added). By time: the latest
+    `holdout_fraction` of the rows by `data.time_column` (ties in file order)."""
+    if params.split.by == "time":
+        positions = time_order(frame, params)
+        latest = positions[len(frame) - round(params.split.holdout_fraction * len(frame)) :]
+        mask = np.zeros(len(frame), bool)
+        mask[latest] = True
+        return mask
     key = params.data.row_key or list(frame.columns)
     threshold = np.uint64(params.split.holdout_fraction * 2.0**64)
     return row_hashes(frame, key, params.split.salt) < threshold
+
+
+def span(frame: pd.DataFrame, params: Params) -> Span | None:
+    """The first and last time of `frame`'s rows by `data.time_column`, as written; None without one."""
+    column = params.data.time_column
+    if column is None or column not in frame or frame.empty:
+        return None
+    times = pd.Series(dates.utc_times(frame[column], column))
+    if times.isna().all():
+        return None
+    values = frame[column].reset_index(drop=True)
+    return {"time_column": column, "first": str(values[times.idxmin()]), "last": str(values[times.idxmax()])}
+
+
+def time_order(frame: pd.DataFrame, params: Params) -> np.ndarray:
+    """Row positions from the earliest to the latest by `data.time_column`, ties (and rows without a
+    time, first) in file order."""
+    column = params.data.time_column
+    times = dates.utc_times(frame[column], column)
+    return np.argsort(times.view(np.int64), kind="stable")  # NaT is the smallest int64: first
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import bootstrap, evaluation
+from . import bootstrap, dates, evaluation
 from .records import LatestPeriod, ModelInfo
 from .settings import Params
 
@@ -33,13 +33,13 @@ def compare(
     """Champion vs challenger on the kept holdout rows newer than the base's training data; None
     without a time column, a base to date, or any newer row. `champion` and `challenger` are the
     sides' prediction tables, indexed by holdout row."""
-    from . import comparison, quality
+    from . import comparison
 
     column = params.data.time_column
     if column is None or base_data is None or column not in holdout or column not in base_data:
         return None
-    trained_until = quality.utc_days(base_data[column], column)
-    times = quality.utc_days(holdout[column], column)
+    trained_until = dates.utc_times(base_data[column], column)
+    times = dates.utc_times(holdout[column], column)
     if np.isnat(trained_until).all():
         return None
     until = trained_until[~np.isnat(trained_until)].max()

@@ -9,13 +9,15 @@ JSON can be, and so the largest body worth reading (`body_limit`).
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import pandera.pandas as pa
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
+from . import dates
 from .errors import ProjectError
 
 MAX_RECORDS = 1000  # per request; a larger list gets 400 (split it, or use the `predict` verb)
@@ -76,9 +78,30 @@ def constraints(column: pa.Column) -> tuple[tuple | None, dict[str, Any], list[s
             allowed = tuple(check.statistics["allowed_values"])
         elif check.name in BOUNDS:
             bounds |= BOUNDS[check.name](check.statistics)
-        else:
+        elif check.name != "date":  # a validator (date_validator), not a bound
             other.append(check.name)
     return allowed, bounds, other
+
+
+def date_validator(column: pa.Column) -> AfterValidator | None:
+    """For a column schema.py declares a date: refuse a value that does not parse in its format."""
+    formats = [check.statistics["format"] for check in column.checks if check.name == "date"]
+    if not formats:
+        return None
+
+    def parses(value):
+        if not is_date(value, formats[0]):
+            raise ValueError(f"not a date or time in the format {formats[0]!r}")
+        return value
+
+    return AfterValidator(parses)
+
+
+@functools.lru_cache(maxsize=65536)
+def is_date(value, format: str) -> bool:
+    """pandera's own date check on one value (so the two never disagree), remembered: requests repeat
+    dates, and a value takes 0.25 ms to check alone (BentoML validates each record a second time)."""
+    return bool(dates.date(pd.Series([value]), format=format).all())
 
 
 def field_for(column: pa.Column, optional: bool) -> tuple[Any, Any]:
@@ -87,9 +110,12 @@ def field_for(column: pa.Column, optional: bool) -> tuple[Any, Any]:
     if other:
         raise ProjectError(
             f"schema column {column.name!r}: the service cannot check {other[0]!r} on requests; "
-            f"express it with ge/le/gt/lt/isin/str_length/str_matches, or extend payloads.BOUNDS"
+            f"express it with ge/le/gt/lt/isin/str_length/str_matches/date, or extend payloads.BOUNDS"
         )
     annotation: Any = Literal[allowed] if allowed else python_type(column)
+    validator = date_validator(column)
+    if validator is not None:
+        annotation = Annotated[annotation, validator]
     if column.nullable or optional:
         annotation = annotation | None
     default = None if column.nullable or optional else ...

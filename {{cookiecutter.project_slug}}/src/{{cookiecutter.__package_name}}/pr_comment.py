@@ -15,6 +15,7 @@ from .records import (
     GateRecord,
     HoldoutRecord,
     MetricDiff,
+    Span,
     Status,
 )
 from .reports import render
@@ -191,12 +192,25 @@ def data_lines(changes: Changes) -> list[str]:
     return lines
 
 
+def span_text(span: Span | None) -> str:
+    return f", `{span['time_column']}` {span['first']} to {span['last']}" if span else ""
+
+
 def change_lines(record: ComparisonRecord, omit: set[str]) -> list[str]:
     changes = record["changes"]
     lines = data_lines(changes)
     holdout = record["holdout"]
     moved = " (**changed** from the base's)" if changes.get("holdout_changed") else ""
-    lines.append(f"Holdout: {holdout['rows']:,} rows, content hash `{holdout['hash'][:12]}`{moved}")
+    period = span_text(holdout.get("span"))
+    how = "the latest rows by time" if holdout.get("split") == "time" else "a stable hash split"
+    lines.append(
+        f"Holdout: {holdout['rows']:,} rows{period} ({how}), content hash `{holdout['hash'][:12]}`{moved}"
+    )
+    trained = record["challenger"]
+    if trained.get("train_span"):
+        lines.append(
+            f"Challenger's training rows: {trained['train_rows']:,}{span_text(trained['train_span'])}"
+        )
     if "features_added" in changes:
         added, removed = changes["features_added"], changes["features_removed"]
         if added or removed:

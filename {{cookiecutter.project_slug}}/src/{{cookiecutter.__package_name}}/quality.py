@@ -23,7 +23,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from . import bootstrap, charts, evaluation
+from . import bootstrap, charts, dates, evaluation
 from .errors import DataError
 from .records import (
     Chart,
@@ -81,7 +81,7 @@ def score_windows(
     before = reviewed.get(primary)
     allowed = None if before is None else gate.allowed_loss(before)
 
-    days = utc_days(frame[column], column)
+    days = dates.utc_times(frame[column], column)
     timed = ~np.isnat(days)
     windows, older = [], 0
     if timed.any():
@@ -154,31 +154,9 @@ def score_windows(
 # -- windows ----------------------------------------------------------------------------------
 
 
-def utc_days(values: pd.Series, column: str) -> np.ndarray:
-    """Each row's time as datetime64[ns] in UTC (naive times are taken as UTC); NaT where missing.
-
-    Dates, datetimes (with or without a zone), ISO 8601 text ('2010-09-06 12:00:00+00:00', '2010-09-06')
-    and 'YYYY-MM' periods (the month's first day) are understood.
-    """
-    if isinstance(values.dtype, pd.PeriodDtype):
-        values = values.dt.to_timestamp()
-    try:
-        times = pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
-    except (TypeError, ValueError) as err:
-        raise DataError(f"time column {column!r}: not dates or times ({err})") from None
-    bad = times.isna() & values.notna()
-    if bad.any():
-        examples = ", ".join(repr(v) for v in values[bad].unique()[:3])
-        raise DataError(
-            f"time column {column!r}: {int(bad.sum()):,} values are not dates or times, e.g. {examples}; "
-            "use ISO 8601 ('2010-09-06', '2010-09-06 12:00:00+00:00') or 'YYYY-MM' for a month"
-        )
-    return times.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
-
-
 def in_window(frame: pd.DataFrame, time_column: str, window: QualityWindow) -> np.ndarray:
     """Which rows of `frame` fall in `window` (by `time_column`, as the windows were made)."""
-    days = utc_days(frame[time_column], time_column).astype("datetime64[D]")
+    days = dates.utc_times(frame[time_column], time_column).astype("datetime64[D]")
     return (days >= np.datetime64(window["start"])) & (days <= np.datetime64(window["end"]))
 
 

@@ -88,9 +88,23 @@ class NoSkill(TypedDict):
     answer: dict[str, Label]  # its constant prediction (and class probabilities) for every row
 
 
+class Span(TypedDict):
+    """The period some rows cover, by `data.time_column`, as the file writes the times."""
+
+    time_column: str
+    first: str
+    last: str
+
+
+class Rows(TypedDict):
+    rows: int
+    span: NotRequired[Span]  # with a time column
+
+
 class Holdout(TypedDict):
     rows: int
     metrics: Values
+    span: NotRequired[Span]
 
 
 class GitState(TypedDict):
@@ -105,7 +119,8 @@ class TrainingRecord(TypedDict):
     primary_metric: str
     chosen: str
     holdout: Holdout
-    train: dict[str, int]
+    train: Rows
+    split: NotRequired[Literal["hash", "time"]]
     threshold: NotRequired[float | None]
     threshold_maximises: NotRequired[str | None]
     cv: CrossValidation
@@ -176,6 +191,7 @@ class ChallengerRecord(TypedDict):
     chosen: str
     cv: CrossValidation
     train_rows: int
+    train_span: Span | None  # the period the challenger trained on (with a time column)
     threshold: float | None
     threshold_maximises: str | None
     no_skill_cv: Scores | None
@@ -195,6 +211,8 @@ class HoldoutRecord(TypedDict):
     left_out: dict[str, int]  # why -> rows the champion trained on, left out
     refused_by_champion: RefusedCount
     trained_rows_known: bool
+    split: Literal["hash", "time"]
+    span: Span | None  # the period the holdout covers (with a time column)
 
 
 class DataChange(TypedDict):

@@ -65,6 +65,11 @@ class Data(Strict):
 
 
 class Split(Strict):
+    by: Literal["hash", "time"] = Field(
+        default="hash",
+        description="hash: a stable random holdout by row key; time: the latest rows by data.time_column "
+        "(cross-validation then trains on earlier rows and validates on later ones)",
+    )
     holdout_fraction: float = Field(gt=0, lt=1)
     salt: Name = Field(description="changing it re-draws the holdout; keep it fixed")
 
@@ -255,6 +260,8 @@ class Params(Strict):
             raise ValueError(
                 f"train.primary_metric {self.train.primary_metric!r} must be one of metrics {self.metrics}"
             )
+        if self.split.by == "time" and self.data.time_column is None:
+            raise ValueError("split.by: time needs data.time_column (the date column the split orders by)")
         if self.task == "regression" and self.data.positive_class is not None:
             raise ValueError("data.positive_class only applies to classification; remove it")
         threshold = self.train.threshold

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 from sklearn.utils._param_validation import InvalidParameterError  # raised by every estimator since 1.2
@@ -104,18 +104,24 @@ def cross_validate(
 
 
 def cv_sample(params: Params, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
-    """At most `train.cv_rows` rows of the train split to cross-validate on: seeded, and by class."""
+    """At most `train.cv_rows` rows of the train split to cross-validate on: seeded, and by class,
+    kept in the order given (time order, for forward cross-validation)."""
     limit = params.train.cv_rows
     if limit is None or len(X) <= limit:
         return X, y
     by_class = y if params.task == "classification" else None
-    X_cv, y_cv = resample(
-        X, y, replace=False, n_samples=limit, stratify=by_class, random_state=params.train.seed
+    positions = resample(
+        np.arange(len(X)), replace=False, n_samples=limit, stratify=by_class, random_state=params.train.seed
     )
-    return X_cv.sort_index(), y_cv.sort_index()
+    positions = np.sort(positions)
+    return X.iloc[positions], y.iloc[positions]
 
 
 def folds_for(params: Params):
+    """Shuffled folds (by class for classification); by time, forward-chaining: each fold trains on
+    the rows before the ones it validates on (the rows come in time order)."""
+    if params.split.by == "time":
+        return TimeSeriesSplit(n_splits=params.train.cv_folds)
     folds_cls = StratifiedKFold if params.task == "classification" else KFold
     return folds_cls(n_splits=params.train.cv_folds, shuffle=True, random_state=params.train.seed)
 
@@ -163,6 +169,10 @@ def train(params: Params, out_dir: Path) -> dict:
         frame = data.load_training_data(params)
         note["result"] = f"{len(frame):,} rows"
     parts = data.split(frame, params)
+    if params.split.by == "time":  # forward cross-validation reads the train rows in time order
+        parts = data.Split(
+            train=parts.train.iloc[data.time_order(parts.train, params)], holdout=parts.holdout
+        )
     target = params.data.target
     numeric, categorical = data.feature_columns()
     features = numeric + categorical
@@ -189,8 +199,10 @@ def train(params: Params, out_dir: Path) -> dict:
         "holdout": {
             "rows": len(X_hold),
             "metrics": evaluation.score_all(params.metrics, y_hold, holdout_preds, classes, positive),
+            **with_span(parts.holdout, params),
         },
-        "train": {"rows": len(X_train)},
+        "train": {"rows": len(X_train), **with_span(parts.train, params)},
+        "split": params.split.by,
         "threshold": threshold,
         "threshold_maximises": getattr(params.train.threshold, "maximise", None) if threshold else None,
         "cv": {
@@ -224,6 +236,12 @@ def train(params: Params, out_dir: Path) -> dict:
     trained_rows = frame.index.isin(parts.train.index)
     models.save(model, info, metrics, trained_rows, out_dir, params.train.trusted_types)
     return metrics
+
+
+def with_span(frame: pd.DataFrame, params: Params) -> dict:
+    """{"span": the period the rows cover}, or {} without a time column."""
+    found = data.span(frame, params)
+    return {"span": found} if found else {}
 
 
 def schema_hash() -> str:
