@@ -42,6 +42,7 @@ COMMON = {
     "src/my_ml_project/records.py",
     "src/my_ml_project/bootstrap.py",
     "src/my_ml_project/changes.py",
+    "src/my_ml_project/calendar_terms.py",
     "src/my_ml_project/charts.py",
     "src/my_ml_project/cli.py",
     "src/my_ml_project/comparison.py",

@@ -95,6 +95,15 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     assert record["retraining"]["labelled"] == 3000 and record["addable_rows"] == 3000
     assert "**3,000** of the 3,000 labelled current rows (with `" in summary
     assert (out / "drift.html").stat().st_size > 100_000  # Evidently's self-contained report
+    periods, column = record["periods"], real_params().data.time_column
+    assert periods["current"]["time_column"] == periods["reference"]["time_column"] == column
+    assert periods["current"]["first"] > periods["reference"]["last"]  # the later period
+    current = f"`{column}` {periods['current']['first']} to {periods['current']['last']}"
+    assert f"; {current}) with " in summary
+    assert (
+        f"training rows (`{column}` {periods['reference']['first']} to {periods['reference']['last']})"
+        in summary
+    )
     why = f"Retraining because the data drifted ({record['drifted']} of {len(record['columns'])} features, "
     assert record["why_retrain"].startswith(why) and "quality" not in record["why_retrain"]
 
@@ -380,7 +389,10 @@ def test_retrain_data_appends_new_labelled_rows_once_and_says_why_others_not(tmp
     for text in (result.output, body):
         assert why in text and "- 3 fail the schema (table below)" in text and no_target in text
         assert table in text and failing in text and "| 3 | -1000000000 | 326, 327, 328 |" in text
-    assert f"Added **300** labelled rows to `data/{training.name}`" in body
+    column = real_params().data.time_column
+    added = f"(`{column}` {new[column].min()} to {new[column].max()})"
+    assert f"Added **300** labelled rows {added} to `data/{training.name}`" in body
+    assert "every one keeps its side of the holdout split" in body  # split.by: hash
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
     assert manifest["rows"] == len(data.read_table(training))
     assert manifest["sha256"] == data.file_hash(training)
@@ -392,6 +404,16 @@ def test_retrain_data_appends_new_labelled_rows_once_and_says_why_others_not(tmp
     assert (tmp_path / "data" / "manifest.json").read_bytes() == manifest_bytes  # not rewritten
     assert "No rows added" in result.output and "- 320 already in the training data" in result.output
     assert "No rows added: `data/" in (tmp_path / "pr-body.md").read_text()
+
+
+def test_with_a_time_split_the_pr_body_says_the_holdout_moves_to_the_newest_rows(tmp_path, mixed_batch):
+    params = mixed_batch[0]
+    raw = json.loads(params.read_text())
+    raw["split"]["by"] = "time"
+    params.write_text(json.dumps(raw))
+    retrain(tmp_path, params)
+    body = (tmp_path / "pr-body.md").read_text()
+    assert "the holdout (`split.by: time`) moves to the newest rows, which the model on main never" in body
 
 
 def test_drift_counts_the_rows_retrain_data_adds(tmp_path, mixed_batch):

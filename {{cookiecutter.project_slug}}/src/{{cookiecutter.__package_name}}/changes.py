@@ -32,8 +32,8 @@ def between(
     if champion is not None:
         base_holdout = champion.metrics["hashes"]["holdout"]
         found["holdout_changed"] = base_holdout != head_hashes["holdout"]
-        base_features = set(champion.info.numeric + champion.info.categorical)
-        head_features = set(challenger.info.numeric + challenger.info.categorical)
+        base_features = set(champion.info.inputs)
+        head_features = set(challenger.info.inputs)
         found["features_added"] = sorted(head_features - base_features)
         found["features_removed"] = sorted(base_features - head_features)
     if base_files["params"] is not None and head is not None:

@@ -167,7 +167,7 @@ def failure_summary(failures: pd.DataFrame) -> list[FailedCheck]:
 
 
 def check_against_schema(params: Params) -> None:
-    """params.yaml and schema.py must agree on the target and the row key."""
+    """params.yaml and schema.py must agree on the target, the time column and the row key."""
     columns = list(schema.TrainingData.to_schema().columns)
     features = schema.Features.to_schema().columns
     target = params.data.target
@@ -180,6 +180,13 @@ def check_against_schema(params: Params) -> None:
         raise DataError(
             f"data.time_column: {time_column!r} is not among schema.TrainingData's columns {columns}"
         )
+    if params.train.calendar and time_column not in features:
+        raise DataError(
+            f"train.calendar derives features from data.time_column {time_column!r}, which callers must then "
+            "send: declare it in schema.Features (move its line up from TrainingData)"
+        )
+    if params.train.calendar and time_column not in dates.declared_formats():
+        raise DataError(f"train.calendar: {time_column!r} is not declared a date in schema.py (date=...)")
     unknown = [c for c in params.data.row_key if c not in columns]
     if unknown:
         raise DataError(f"data.row_key: {unknown} are not among schema.TrainingData's columns {columns}")
@@ -198,8 +205,10 @@ def load_training_data(params: Params) -> pd.DataFrame:
 
 
 def feature_columns() -> tuple[list[str], list[str]]:
-    """(numeric, categorical) feature names, read from the schema: types are declared, never guessed."""
-    columns = schema.Features.to_schema().columns
+    """(numeric, categorical) feature names, read from the schema: types are declared, never guessed.
+    A date in schema.Features is not among them: the model reads it only for its calendar terms."""
+    declared = dates.declared_formats()
+    columns = {n: c for n, c in schema.Features.to_schema().columns.items() if n not in declared}
     numeric = [name for name, col in columns.items() if pd.api.types.is_numeric_dtype(col.dtype.type)]
     return numeric, [name for name in columns if name not in numeric]
 
@@ -237,9 +246,10 @@ def holdout_mask(frame: pd.DataFrame, params: Params) -> np.ndarray:
     return row_hashes(frame, key, params.split.salt) < threshold
 
 
-def span(frame: pd.DataFrame, params: Params) -> Span | None:
-    """The first and last time of `frame`'s rows by `data.time_column`, as written; None without one."""
-    column = params.data.time_column
+def span(frame: pd.DataFrame, params: Params, column: str | None = None) -> Span | None:
+    """The first and last time of `frame`'s rows by `column` (default `data.time_column`), as written;
+    None without one."""
+    column = column or params.data.time_column
     if column is None or column not in frame or frame.empty:
         return None
     times = pd.Series(dates.utc_times(frame[column], column))
@@ -253,6 +263,8 @@ def time_order(frame: pd.DataFrame, params: Params) -> np.ndarray:
     """Row positions from the earliest to the latest by `data.time_column`, ties (and rows without a
     time, first) in file order."""
     column = params.data.time_column
+    if column is None:  # settings.py refuses split.by: time without one
+        raise DataError("split.by: time needs data.time_column")
     times = dates.utc_times(frame[column], column)
     return np.argsort(times.view(np.int64), kind="stable")  # NaT is the smallest int64: first
 

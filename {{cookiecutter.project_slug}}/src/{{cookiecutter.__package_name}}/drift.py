@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from . import charts, data, progress, records, reports, retraining, schema, sources
-from .records import Chart, ModelInfo, QualityRecord
+from .errors import DataError
+from .records import Chart, ModelInfo, QualityRecord, Span
 from .settings import Params
 
 
@@ -198,6 +199,10 @@ def data_drift(params: Params, window: sources.Current, source: str, out: Path) 
         },
         "retraining": found.summary(),
         "addable_rows": found.counts["addable"],
+        "periods": {
+            "reference": data.span(reference, params),
+            "current": current_period(current_raw, params),
+        },
     }
     if valid < params.drift.min_rows:
         record |= {"status": "too-few-rows", "dataset_drift": False}
@@ -214,6 +219,14 @@ def data_drift(params: Params, window: sources.Current, source: str, out: Path) 
             "charts": distributions(reference_sample, current, result["columns"]),
         }
     return record, retraining.explain(params, found, source, done=False)
+
+
+def current_period(current: pd.DataFrame, params: Params) -> Span | None:
+    """The period the current rows cover: by the log's `logged_at`, else `data.time_column`."""
+    try:
+        return data.span(current, params, "logged_at" if "logged_at" in current else None)
+    except DataError:  # times that do not parse: the schema's failure table already says so
+        return None
 
 
 def split_labelled(current: pd.DataFrame, target: str, time: str | None) -> tuple[pd.DataFrame, pd.Series]:
@@ -254,7 +267,7 @@ def model_quality(
     windowed = [labelled[[c for c in (time_column, target) if c in labelled.columns]], unlabelled.to_frame()]
     rows = pd.concat(windowed, ignore_index=True)
     with progress.step(f"Scoring the model on {len(labelled):,} labelled current rows"):
-        features = labelled[info.numeric + info.categorical]
+        features = labelled[info.inputs]
         predictions = models.predict_frame(model, features) if len(features) else pd.DataFrame(index=[])
         found = quality.score_windows(
             params,

@@ -25,7 +25,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
     model, info = models.load(model_dir, params.train.trusted_types)
     metrics = records.read_training_record(model_dir)
     holdout = data.split(data.load_training_data(params), params).holdout
-    predictions = models.predict_frame(model, holdout[info.numeric + info.categorical])
+    predictions = models.predict_frame(model, holdout[info.inputs])
     gate = params.gate
     intervals = bootstrap.absolute_bootstrap(
         holdout[info.target], predictions, params.metrics, info.classes, info.positive_class,
@@ -55,7 +55,7 @@ BOUND_WORDS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "min_length": "le
 
 def schema_table(training, info: models.ModelInfo) -> list[dict]:
     """One row per column of the training data: its role, type and checks (as requests are checked)."""
-    features = info.numeric + info.categorical
+    features = info.inputs
     rows = []
     for name, column in training.columns.items():
         role = "target" if name == info.target else "feature" if name in features else "not used"

@@ -29,6 +29,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from . import overlap
+from .calendar_terms import CalendarTerms
 from .data import write_json
 from .errors import ModelError, ParamsError
 from .evaluation import proba_columns
@@ -46,6 +47,7 @@ TRUSTED_TYPES = [
     # scikit-learn's check_array through a partial (skops checks the partial's function separately).
     "functools.partial",
     "sklearn.utils.validation.check_array",
+    f"{__package__}.calendar_terms.CalendarTerms",  # train.calendar: this package's own transformer
 ]
 MODEL_FILE = "model.skops"
 # In BentoML's store (`build`): the service, its model, and the settings stored with the model.
@@ -80,9 +82,16 @@ def estimator_class(name: str, candidate: Candidate, task: str) -> type[BaseEsti
 
 
 def build_pipeline(
-    name: str, candidate: Candidate, task: str, numeric: list[str], categorical: list[str], seed: int
+    name: str,
+    candidate: Candidate,
+    task: str,
+    numeric: list[str],
+    categorical: list[str],
+    seed: int,
+    calendar: tuple[str, CalendarTerms] | None = None,
 ) -> Pipeline:
-    """Preprocessing (imputation, scaling, one-hot) plus the candidate's estimator."""
+    """Preprocessing (imputation, scaling, one-hot; `calendar`: a date column and the terms derived
+    from it) plus the candidate's estimator."""
     cls = estimator_class(name, candidate, task)
     estimator = cls()
     allowed = estimator.get_params()
@@ -99,24 +108,30 @@ def build_pipeline(
         estimator.set_params(n_jobs=-1)  # members fit on every core (a random forest: 2x on 2); see `fit`
     estimator.set_params(**candidate.params)
     if "categorical_features" in allowed and "categorical_features" not in candidate.params:
-        return native_categories(estimator, numeric, categorical)
-    preprocess = ColumnTransformer(
-        [
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="most_frequent"),
-                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                ),
-                categorical,
+        return native_categories(estimator, numeric, categorical, calendar)
+    steps = [
+        ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        (
+            "categorical",
+            make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
             ),
-        ]
-    )
-    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+            categorical,
+        ),
+    ]
+    if calendar is not None:  # terms in [-1, 1] and the year: imputed and scaled like numbers
+        terms = make_pipeline(calendar[1], SimpleImputer(strategy="median"), StandardScaler())
+        steps.append(("calendar", terms, [calendar[0]]))
+    return Pipeline([("preprocess", ColumnTransformer(steps)), ("estimator", estimator)])
 
 
-def native_categories(estimator: BaseEstimator, numeric: list[str], categorical: list[str]) -> Pipeline:
+def native_categories(
+    estimator: BaseEstimator,
+    numeric: list[str],
+    categorical: list[str],
+    calendar: tuple[str, CalendarTerms] | None = None,
+) -> Pipeline:
     """For estimators that split on categories themselves (histogram gradient boosting): one code per
     category instead of one column per category, and missing values left to the estimator.
 
@@ -127,7 +142,10 @@ def native_categories(estimator: BaseEstimator, numeric: list[str], categorical:
         unknown_value=np.nan,  # a category never seen in training: treated as missing
         max_categories=255,  # the most a histogram estimator can split on; the rarest share one code
     )
-    preprocess = ColumnTransformer([("categorical", codes, categorical), ("numeric", "passthrough", numeric)])
+    steps = [("categorical", codes, categorical), ("numeric", "passthrough", numeric)]
+    if calendar is not None:  # after the categories, whose positions the estimator is given
+        steps.append(("calendar", calendar[1], [calendar[0]]))
+    preprocess = ColumnTransformer(steps)
     estimator.set_params(categorical_features=list(range(len(categorical))) or None)
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
@@ -266,7 +284,15 @@ def model_version(model_dir: Path) -> str:
 
 def check_features(info: ModelInfo, numeric: list[str], categorical: list[str]) -> None:
     """The model must expect the features schema.py declares now (it may predate an infer-schema)."""
+    from . import schema
+
     expected, declared = set(info.numeric + info.categorical), set(numeric + categorical)
+    undeclared = sorted(set(info.dates) - set(schema.Features.to_schema().columns))
+    if undeclared:
+        raise ModelError(
+            f"the model derives calendar terms from {undeclared}, which schema.Features does not declare; "
+            "retrain it with `train`"
+        )
     if expected != declared or set(info.numeric) != set(numeric):
         raise ModelError(
             "the model was trained on other features than schema.Features declares "

@@ -44,6 +44,12 @@ class ModelInfo:
     classes: list[Label] = field(default_factory=list)
     positive_class: Label | None = None
     threshold: float | None = None  # binary: the positive class's probability that predicts it
+    dates: list[str] = field(default_factory=list)  # date columns its calendar terms come from
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns the model reads."""
+        return self.numeric + self.categorical + self.dates
 
 
 def read_info(model_dir: Path) -> ModelInfo:

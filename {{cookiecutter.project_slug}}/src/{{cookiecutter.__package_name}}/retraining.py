@@ -184,7 +184,15 @@ def retrain_data(
     if stage_to is not None:
         stage(params, files, stage_to)
     why = explain(params, found, sources.describe(params.drift.source), done=True)
-    change = {"added": len(found.rows), "files": files, "before": before, "after": after, "why": why}
+    change = {
+        "added": len(found.rows),
+        "files": files,
+        "before": before,
+        "after": after,
+        "why": why,
+        "split_by": params.split.by,
+        "added_span": data.span(current.loc[found.rows], params) if len(found.rows) else None,
+    }
     summary, reason = monitor_findings(drift_report)
     body = reports.render(
         "retrain-pr.md.j2", change=change, drift=summary, reason=reason, links=reports.links()

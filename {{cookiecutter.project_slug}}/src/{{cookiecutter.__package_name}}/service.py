@@ -55,7 +55,7 @@ logger.setLevel(logging.INFO)  # BentoML's server logs only its own loggers at I
 
 stored = bentoml.models.get(MODEL_TAG)
 info = models.read_info(Path(stored.path))
-FEATURES = info.numeric + info.categorical
+FEATURES = info.inputs
 TRAINING = schema.TrainingData.to_schema()
 Record = record_model(TRAINING, FEATURES, info.target)
 COLUMNS = list(Record.model_fields)

@@ -108,6 +108,11 @@ class Train(Strict):
         description="binary classification: predict the positive class when its probability reaches "
         "this number, or the threshold that maximises a metric on the cross-validation folds",
     )
+    calendar: list[Literal["year", "month", "day_of_week", "hour", "day_of_year"]] = Field(
+        default_factory=list,
+        description="features derived from data.time_column inside the model: the year, and month, day of "
+        "week, hour or day of year as cyclic terms (the time column must then be in schema.Features)",
+    )
     candidates: dict[Name, Candidate] = Field(min_length=1)
     trusted_types: list[Name] = Field(
         default_factory=list,
@@ -262,6 +267,8 @@ class Params(Strict):
             )
         if self.split.by == "time" and self.data.time_column is None:
             raise ValueError("split.by: time needs data.time_column (the date column the split orders by)")
+        if self.train.calendar and self.data.time_column is None:
+            raise ValueError("train.calendar needs data.time_column (the date its terms are derived from)")
         if self.task == "regression" and self.data.positive_class is not None:
             raise ValueError("data.positive_class only applies to classification; remove it")
         threshold = self.train.threshold

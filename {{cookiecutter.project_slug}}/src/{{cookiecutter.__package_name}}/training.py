@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import resample
 from sklearn.utils._param_validation import InvalidParameterError  # raised by every estimator since 1.2
 
-from . import data, evaluation, git, models, progress, schema
+from . import data, dates, evaluation, git, models, progress, schema
+from .calendar_terms import CalendarTerms
 from .errors import ParamsError
 from .records import Label
 from .settings import Maximise, Params
@@ -52,7 +53,9 @@ def cross_validation(params: Params, X: pd.DataFrame, y: pd.Series, classes: lis
     for name in sorted(order, key=lambda name: models.is_alias(params, name)):
         candidate = params.train.candidates[name]
         seed = params.train.seed
-        pipeline = models.build_pipeline(name, candidate, params.task, numeric, categorical, seed)
+        pipeline = models.build_pipeline(
+            name, candidate, params.task, numeric, categorical, seed, calendar_for(params)
+        )
         check = None if models.is_alias(params, name) else params.train.trusted_types
         row = cross_validate(params, name, pipeline, (X, y), classes, positive, setting, check)
         board.append({"candidate": name, "estimator": candidate.estimator, **row})
@@ -175,7 +178,8 @@ def train(params: Params, out_dir: Path) -> dict:
         )
     target = params.data.target
     numeric, categorical = data.feature_columns()
-    features = numeric + categorical
+    calendar = calendar_for(params)
+    features = numeric + categorical + ([calendar[0]] if calendar else [])
     X_train, y_train = parts.train[features], parts.train[target]
     X_hold, y_hold = parts.holdout[features], parts.holdout[target]
 
@@ -186,7 +190,9 @@ def train(params: Params, out_dir: Path) -> dict:
     baseline = no_skill(params, (X_cv, y_cv), (X_train, y_train), (X_hold, y_hold), classes, positive)
     chosen, threshold = leaderboard[0]["candidate"], leaderboard[0]["threshold"]
     candidate = params.train.candidates[chosen]
-    model = models.build_pipeline(chosen, candidate, params.task, numeric, categorical, params.train.seed)
+    model = models.build_pipeline(
+        chosen, candidate, params.task, numeric, categorical, params.train.seed, calendar
+    )
     model = models.with_threshold(model, threshold, positive)
     with progress.step(f"Fitting {chosen} on the {len(X_train):,} training rows"):
         models.fit(model, X_train, y_train)
@@ -232,10 +238,20 @@ def train(params: Params, out_dir: Path) -> dict:
         classes=classes,
         positive_class=positive,
         threshold=threshold,
+        dates=[calendar[0]] if calendar else [],
     )
     trained_rows = frame.index.isin(parts.train.index)
     models.save(model, info, metrics, trained_rows, out_dir, params.train.trusted_types)
     return metrics
+
+
+def calendar_for(params: Params) -> tuple[str, CalendarTerms] | None:
+    """The time column and the transformer of its `train.calendar` terms; None when there are none."""
+    column = params.data.time_column
+    if not params.train.calendar or column is None:  # settings.py refuses a calendar without one
+        return None
+    terms = CalendarTerms(format=dates.declared_formats()[column], parts=tuple(params.train.calendar))
+    return column, terms
 
 
 def with_span(frame: pd.DataFrame, params: Params) -> dict:
