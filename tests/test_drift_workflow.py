@@ -27,6 +27,8 @@ CREATE_PR = "peter-evans/create-pull-request"
 DISPATCH = ["workflow", "run", "train.yml", "--ref", "retrain/drift", "-f", "pr=1"]  # comment on PR #1
 ISSUE_TITLE = "Drift or decay: no new labelled rows to retrain on"
 CURRENT = "data/current/simulated.csv"
+MONTH = r"20\d\d-\d\d"
+ADDED = rf"Added \*\*1,500\*\* labelled rows \(`period` {MONTH} to {MONTH}\) to `data/bank-marketing\.csv`"
 
 
 def drifted_repo(
@@ -98,7 +100,7 @@ def test_drift_with_labels_opens_one_pr_with_exactly_the_training_data_and_dispa
     assert pr["base"] == {"ref": "main", "sha": head_sha(project)}
     assert pr["title"].startswith("Retrain on recent data (20")
     assert pr["token"] == "workflow-token"  # no app configured: the fallback token
-    assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
+    assert re.search(ADDED, pr["body"])  # with the period the rows cover
     assert "\n**Retraining because the data drifted (" in pr["body"]  # why, first, in one sentence
     assert "## 🌊 Data drift" in pr["body"]  # the drift summary, as in the job summary
     assert f"[Drift check run](https://github.com/{REPO}/actions/runs/{first.run_id})" in pr["body"]
@@ -178,7 +180,7 @@ def test_with_dvc_the_pr_carries_the_pointer_and_the_new_data_goes_to_the_remote
     assert call["add-paths"] == f"{DATA}.dvc,data/manifest.json"
     (pr,) = github.pulls()
     assert pr["files"] == [f"{DATA}.dvc", "data/manifest.json"]  # never the data itself
-    assert "Added **1,500** labelled rows to `data/bank-marketing.csv`" in pr["body"]
+    assert re.search(ADDED, pr["body"])  # with the period the rows cover
     pointer = file_diffs(github.pull_diff(1))[f"{DATA}.dvc"]
     old_md5, new_md5 = (re.search(r"md5: (\w+)", line).group(1) for line in
                         (changed_lines(pointer, "-")[0], changed_lines(pointer, "+")[0]))  # fmt: skip
