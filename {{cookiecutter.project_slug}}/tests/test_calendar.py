@@ -88,3 +88,12 @@ def test_the_service_refuses_a_bad_date_naming_the_field(params, time_in_feature
     missing = {k: v for k, v in record.items() if k != time_in_features}
     with pytest.raises(ValidationError):
         record_model.model_validate(missing)  # a feature now: required
+
+
+def test_calendar_terms_need_a_time_column(own_project):
+    raw = settings.read_yaml(own_project)
+    raw["train"]["calendar"] = ["month"]
+    raw["data"].pop("time_column")
+    own_project.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(errors.ParamsError, match=r"train\.calendar needs data\.time_column"):
+        settings.load_params(own_project)

@@ -20,7 +20,6 @@ CYCLES = {  # part: (its value from the times, the length of its cycle)
     "hour": (lambda t: t.dt.hour + t.dt.minute / 60, 24),
     "day_of_year": (lambda t: t.dt.dayofyear - 1, 365.25),
 }
-PARTS = ("year", *CYCLES)
 
 
 class CalendarTerms(TransformerMixin, BaseEstimator):

@@ -236,11 +236,7 @@ def holdout_mask(frame: pd.DataFrame, params: Params) -> np.ndarray:
     the hash space (stable: a row keeps its side as rows are added). By time: the latest
     `holdout_fraction` of the rows by `data.time_column` (ties in file order)."""
     if params.split.by == "time":
-        positions = time_order(frame, params)
-        latest = positions[len(frame) - round(params.split.holdout_fraction * len(frame)) :]
-        mask = np.zeros(len(frame), bool)
-        mask[latest] = True
-        return mask
+        return latest_rows(time_order(frame, params), params.split.holdout_fraction)
     key = params.data.row_key or list(frame.columns)
     threshold = np.uint64(params.split.holdout_fraction * 2.0**64)
     return row_hashes(frame, key, params.split.salt) < threshold
@@ -275,11 +271,25 @@ class Split:
     holdout: pd.DataFrame
 
 
+def latest_rows(order: np.ndarray, fraction: float) -> np.ndarray:
+    """True for the last `fraction` of the rows in `order` (row positions, earliest first)."""
+    mask = np.zeros(len(order), bool)
+    mask[order[len(order) - round(fraction * len(order)) :]] = True
+    return mask
+
+
 def split(frame: pd.DataFrame, params: Params) -> Split:
-    mask = holdout_mask(frame, params)
+    """The train and holdout rows. The holdout keeps file order (the review aligns it with the file);
+    by time, the train rows come in time order, for forward cross-validation."""
+    order = time_order(frame, params) if params.split.by == "time" else None
+    if order is not None:
+        mask = latest_rows(order, params.split.holdout_fraction)
+    else:
+        mask = holdout_mask(frame, params)
     if mask.all() or not mask.any():
         raise DataError(f"split: {len(frame)} rows give an empty train or holdout set; add data")
-    return Split(train=frame[~mask], holdout=frame[mask])
+    train = frame.iloc[order[~mask[order]]] if order is not None else frame[~mask]
+    return Split(train=train, holdout=frame[mask])
 
 
 def table_hash(frame: pd.DataFrame) -> str:

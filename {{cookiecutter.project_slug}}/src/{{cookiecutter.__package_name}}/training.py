@@ -171,11 +171,7 @@ def train(params: Params, out_dir: Path) -> dict:
     with progress.step(f"Reading and validating {params.data_path.name}") as note:
         frame = data.load_training_data(params)
         note["result"] = f"{len(frame):,} rows"
-    parts = data.split(frame, params)
-    if params.split.by == "time":  # forward cross-validation reads the train rows in time order
-        parts = data.Split(
-            train=parts.train.iloc[data.time_order(parts.train, params)], holdout=parts.holdout
-        )
+    parts = data.split(frame, params)  # by time, the train rows in time order (forward folds)
     target = params.data.target
     numeric, categorical = data.feature_columns()
     calendar = calendar_for(params)
