@@ -17,7 +17,7 @@ import yaml
 
 from fakes.github import FakeGitHub
 from harness.act import act
-from harness.params import QUICK, use_candidates
+from harness.params import QUICK, edit_params, use_candidates
 from harness.project import UV, bake, cli, commit, git_init, head_sha, run
 
 pytestmark = [pytest.mark.slow, pytest.mark.tier3]
@@ -45,6 +45,8 @@ def drifted_repo(
     `one_month`: every row in the latest month of the batch (one window of model quality)."""
     project = bake(root, task=task)
     use_candidates(project, QUICK)  # the monitor trains main's model when no release job kept one
+    if period == "reference":  # rows like those the model was reviewed on, unseen and undrifted:
+        edit_params(project, lambda p: p["split"].update(by="hash"))  # the hash split's holdout
     args = ["simulate-drift", "--rows", "1500", "--period", period, "--concept", concept]
     git_init(project)  # the CLI needs the project installed: use the template's own uv to run it
     cli(project, *args, *([] if labels else ["--no-labels"]))

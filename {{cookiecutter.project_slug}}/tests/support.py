@@ -32,6 +32,12 @@ def real_params():
     return settings.load_params(ROOT / "params.yaml")
 
 
+def by_hash(params):
+    """`params` with `split.by: hash`, for what only the hash split promises (rows keep their side as
+    data grows, the salt); the project's own split is by time."""
+    return params.model_copy(update={"split": params.split.model_copy(update={"by": "hash"})})
+
+
 def invoke(*args) -> Result:
     """Run the CLI in-process, as a user would type it (`result.output` holds stdout and stderr)."""
     return CliRunner().invoke(cli.main, [str(a) for a in args])

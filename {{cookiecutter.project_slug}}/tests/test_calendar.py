@@ -93,6 +93,7 @@ def test_the_service_refuses_a_bad_date_naming_the_field(params, time_in_feature
 def test_calendar_terms_need_a_time_column(own_project):
     raw = settings.read_yaml(own_project)
     raw["train"]["calendar"] = ["month"]
+    raw["split"]["by"] = "hash"  # a time split needs one too, and says so first
     raw["data"].pop("time_column")
     own_project.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(errors.ParamsError, match=r"train\.calendar needs data\.time_column"):

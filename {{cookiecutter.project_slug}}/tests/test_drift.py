@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support import ROOT, explain, invoke, real_params, write_table
+from support import ROOT, by_hash, explain, invoke, real_params, write_table
 
 from {{ cookiecutter.__package_name }} import (
     charts,
@@ -28,9 +28,16 @@ from {{ cookiecutter.__package_name }} import (
 )
 
 
-def realistic_project(dest: Path, source: dict | None = None) -> Path:
-    """The project's own params and full training data (realistic sizes), current data under `dest`."""
+def realistic_project(dest: Path, source: dict | None = None, by_hash: bool = False) -> Path:
+    """The project's own params and full training data (realistic sizes), current data under `dest`.
+
+    `by_hash`: the hash split, for tests that need rows like those the model was reviewed on and
+    never saw (its holdout: a random sample of the training period, so no drift). Under the
+    project's time split, the unseen rows are the latest period: itself a change.
+    """
     raw = settings.read_yaml(ROOT / "params.yaml")
+    if by_hash:
+        raw["split"]["by"] = "hash"
     raw["data"]["path"] = str(ROOT / raw["data"]["path"])
     raw["drift"]["source"] = source or {"kind": "file", "path": "current/*.csv"}
     params = dest / "params.yaml"
@@ -62,7 +69,7 @@ def drifted(tmp_path_factory):
 
 
 def test_undrifted_sample_of_the_reference_period_is_not_drift(tmp_path, monkeypatch):
-    params = realistic_project(tmp_path)
+    params = realistic_project(tmp_path, by_hash=True)
     result = invoke("simulate-drift", "--params", params, "--period", "reference", "--rows", "5000",
                     "--no-labels", "--out", tmp_path / "current" / "a.csv")  # fmt: skip
     assert result.exit_code == 0, explain(result)
@@ -100,10 +107,13 @@ def test_later_period_drifts_and_names_the_columns(drifted):
     assert periods["current"]["first"] > periods["reference"]["last"]  # the later period
     current = f"`{column}` {periods['current']['first']} to {periods['current']['last']}"
     assert f"; {current}) with " in summary
-    assert (
-        f"training rows (`{column}` {periods['reference']['first']} to {periods['reference']['last']})"
-        in summary
-    )
+    reference = f"`{column}` {periods['reference']['first']} to {periods['reference']['last']}"
+    assert f"rows the model trained on ({reference})" in summary
+    # The reference is the train split: under split.by: time it ends before the holdout begins.
+    params = real_params()
+    parts = data.split(data.load_training_data(params), params)
+    assert periods["reference"] == data.span(parts.train, params)
+    assert record["sample_sizes"]["reference"]["rows"] == len(parts.train)
     why = f"Retraining because the data drifted ({record['drifted']} of {len(record['columns'])} features, "
     assert record["why_retrain"].startswith(why) and "quality" not in record["why_retrain"]
 
@@ -392,7 +402,7 @@ def test_retrain_data_appends_new_labelled_rows_once_and_says_why_others_not(tmp
     column = real_params().data.time_column
     added = f"(`{column}` {new[column].min()} to {new[column].max()})"
     assert f"Added **300** labelled rows {added} to `data/{training.name}`" in body
-    assert "every one keeps its side of the holdout split" in body  # split.by: hash
+    assert "the holdout (`split.by: time`) moves to the newest rows, which the model on main never" in body
     manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
     assert manifest["rows"] == len(data.read_table(training))
     assert manifest["sha256"] == data.file_hash(training)
@@ -406,14 +416,13 @@ def test_retrain_data_appends_new_labelled_rows_once_and_says_why_others_not(tmp
     assert "No rows added: `data/" in (tmp_path / "pr-body.md").read_text()
 
 
-def test_with_a_time_split_the_pr_body_says_the_holdout_moves_to_the_newest_rows(tmp_path, mixed_batch):
+def test_with_a_hash_split_the_pr_body_says_each_row_keeps_its_side(tmp_path, mixed_batch):
     params = mixed_batch[0]
     raw = json.loads(params.read_text())
-    raw["split"]["by"] = "time"
+    raw["split"]["by"] = "hash"
     params.write_text(json.dumps(raw))
     retrain(tmp_path, params)
-    body = (tmp_path / "pr-body.md").read_text()
-    assert "the holdout (`split.by: time`) moves to the newest rows, which the model on main never" in body
+    assert "every one keeps its side of the holdout split" in (tmp_path / "pr-body.md").read_text()
 
 
 def test_drift_counts_the_rows_retrain_data_adds(tmp_path, mixed_batch):
@@ -563,7 +572,7 @@ def test_links_name_the_run_and_only_this_repositorys_report(monkeypatch):
 def deployed(tmp_path_factory) -> Path:
     """The linear candidate trained on the full training data: its reviewed holdout values are
     measured on thousands of rows, as a real project's are (a small sample's would be noisy)."""
-    params = realistic_project(tmp_path_factory.mktemp("deployed"))
+    params = realistic_project(tmp_path_factory.mktemp("deployed"), by_hash=True)
     raw = json.loads(params.read_text(encoding="utf-8"))
     raw["train"] |= {"candidates": {"linear": raw["train"]["candidates"]["linear"]}, "cv_folds": 2}
     params.write_text(json.dumps(raw), encoding="utf-8")
@@ -575,7 +584,7 @@ def deployed(tmp_path_factory) -> Path:
 
 def monitored(tmp_path: Path, trained: Path, batch: pd.DataFrame, monkeypatch) -> tuple[str, str, dict]:
     """`monitor` on `batch` as the current data, scoring `trained`: (its output, GITHUB_OUTPUT, record)."""
-    params = realistic_project(tmp_path)
+    params = realistic_project(tmp_path, by_hash=True)
     raw = json.loads(params.read_text(encoding="utf-8"))
     raw["monitor"]["min_rows"] = 100  # a few thousand rows over a year's months
     params.write_text(json.dumps(raw), encoding="utf-8")
@@ -594,7 +603,7 @@ def said(output: str) -> str:
 def unseen_rows(rows: int = 4000) -> pd.DataFrame:
     """Holdout rows of the real training data, never trained on, as one window: their time is the
     latest of them (a random sample of the training period, where the model's review measured it)."""
-    real = real_params()
+    real = by_hash(real_params())
     holdout = data.split(data.load_training_data(real), real).holdout
     sample = holdout.sample(n=min(rows, len(holdout)), random_state=0)
     return sample.assign(**{real.data.time_column: sample[real.data.time_column].max()})
@@ -602,7 +611,7 @@ def unseen_rows(rows: int = 4000) -> pd.DataFrame:
 
 def test_concept_drift_alone_decays_quality_and_asks_to_retrain(tmp_path, deployed, monkeypatch):
     """The features as before, the outcome changed for some of them: the data check sees nothing."""
-    params = realistic_project(tmp_path / "simulate")
+    params = realistic_project(tmp_path / "simulate", by_hash=True)
     out = tmp_path / "simulate" / "batch.csv"
     result = invoke(
         "simulate-drift", "--params", params, "--period", "reference", "--rows", "4000", "--concept", "0.6",
@@ -686,7 +695,7 @@ def test_current_data_without_outcomes_says_no_labels_and_what_to_configure(tmp_
 
 
 def test_without_a_model_the_check_scores_the_data_and_says_so(tmp_path, monkeypatch):
-    params = realistic_project(tmp_path)
+    params = realistic_project(tmp_path, by_hash=True)
     write_table(unseen_rows(1000), tmp_path / "current" / "batch.csv")
     result = run_drift(params, tmp_path / "out", model=tmp_path / "nowhere")
     assert result.exit_code == 0, explain(result)
@@ -697,7 +706,7 @@ def test_without_a_model_the_check_scores_the_data_and_says_so(tmp_path, monkeyp
 
 
 def test_drift_is_the_old_name_of_monitor(tmp_path):
-    params = realistic_project(tmp_path)
+    params = realistic_project(tmp_path, by_hash=True)
     write_table(unseen_rows(600), tmp_path / "current" / "batch.csv")
     old = invoke("drift", "--params", params, "--model", tmp_path / "none", "--out", tmp_path / "a")
     new = invoke("monitor", "--params", params, "--model", tmp_path / "none", "--out", tmp_path / "b")

@@ -134,9 +134,8 @@ def review_pr(own_project: Path, tmp_path: Path, base_changes: dict, head_change
 
 def test_a_new_salt_is_judged_only_on_rows_neither_model_trained_on(own_project, tmp_path):
     """Same model, new salt: before, the champion predicted its own training rows and won by far."""
-    record, comment = review_pr(
-        own_project, tmp_path, {"gate": {"min_rows": 20}}, {"split": {"salt": "another-salt"}}
-    )
+    by_hash = {"gate": {"min_rows": 20}, "split": {"by": "hash"}}
+    record, comment = review_pr(own_project, tmp_path, by_hash, {"split": {"salt": "another-salt"}})
     holdout = record["holdout"]
     assert holdout["left_out"]["same row"] > 0.6 * holdout["rows"]  # ~80% were in the base's training set
     assert holdout["compared"] == holdout["rows"] - sum(holdout["left_out"].values())
@@ -151,7 +150,8 @@ def test_a_new_salt_is_judged_only_on_rows_neither_model_trained_on(own_project,
 def test_too_few_comparable_rows_is_not_comparable_and_fails(own_project, tmp_path, monkeypatch):
     outputs = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
-    record, comment = review_pr(own_project, tmp_path, {}, {"split": {"salt": "another-salt"}})
+    by_hash = {"split": {"by": "hash"}}
+    record, comment = review_pr(own_project, tmp_path, by_hash, {"split": {"salt": "another-salt"}})
     assert record["verdict"] == "not comparable"
     assert comment.splitlines()[1] == "## ⚠️ Model review: not comparable"
     assert "fewer than `gate.min_rows` (200), so there is no verdict and this check fails" in comment
@@ -274,3 +274,10 @@ def test_with_a_time_split_a_larger_holdout_leaves_out_the_rows_the_champion_tra
     assert holdout["compared"] <= round(0.2 * rows)  # only the base's own holdout: the latest 20%
     assert holdout["left_out"]["same row"] >= holdout["rows"] - round(0.2 * rows)
     assert "because the champion trained on them" in comment
+
+
+def test_with_a_time_split_too_few_rows_the_champion_never_saw_is_not_comparable(own_project, tmp_path):
+    base = {"split": {"by": "time", "holdout_fraction": 0.05}}
+    record, comment = review_pr(own_project, tmp_path, base, {"split": {"holdout_fraction": 0.3}})
+    assert record["holdout"]["compared"] < 200 and record["verdict"] == "not comparable"
+    assert "fewer than `gate.min_rows` (200), so there is no verdict and this check fails" in comment

@@ -414,6 +414,22 @@ def test_evidentlys_page_tests_the_primary_metric_at_the_gates_level(params, sco
     assert ("passed" if passed else "failed") + " (the verdict above reads the whole interval)" in line
 
 
+def test_a_window_with_no_positive_prediction_still_makes_an_evidently_page(params, scored):
+    """Precision is undefined when the model predicts no positive (as a model trained on an earlier
+    period may): scikit-learn warns inside Evidently, and the page still comes (warnings fail here)."""
+    _, preds, info, reviewed = scored
+    if not info.classes:
+        pytest.skip("classification only")
+    negative = next(c for c in info.classes if c != info.positive_class)
+    columns = dict(zip(info.classes, evaluation.proba_columns(info.classes), strict=True))
+    scores = {columns[info.positive_class]: 0.01, columns[negative]: 0.99}
+    never_positive = preds.assign(prediction=negative, **scores)
+    frame, _ = windows_of(params, scored, {"2010-11": None})
+    record = quality.score_windows(tuned(params), frame, never_positive, info, reviewed)
+    html, passed = quality_report.page(record, frame[info.target], never_positive, info)
+    assert "<html" in html.lower() and passed in {True, False}
+
+
 def test_one_class_in_the_window_makes_no_evidently_page(params, scored):
     """Evidently's ROC AUC fails on one class: no page, and no crash (the table says what is undefined)."""
     holdout, preds, info, reviewed = scored

@@ -1,11 +1,12 @@
-"""The holdout split hashes each row: it is stable when data grows and identical on identical data."""
+"""The holdout split: by time, the latest rows; by hash, a random holdout stable as data grows.
+Both are the same on the same data and partition the rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from support import real_params
+from support import by_hash, real_params
 
 from {{ cookiecutter.__package_name }} import data, errors, schema
 
@@ -25,7 +26,8 @@ def with_row_key(params, row_key: list[str]):
     return params.model_copy(update={"data": params.data.model_copy(update={"row_key": row_key})})
 
 
-def test_appending_rows_never_moves_existing_rows(params, sample, new_rows):
+def test_appending_rows_never_moves_existing_rows_by_hash(params, sample, new_rows):
+    params = by_hash(params)
     grown = coerced(pd.concat([sample, new_rows], ignore_index=True))
     before = data.holdout_mask(sample, params)
     after = data.holdout_mask(grown, params)
@@ -38,7 +40,8 @@ def test_same_data_same_split(params, sample):
     assert np.array_equal(data.holdout_mask(sample, params), data.holdout_mask(again, params))
 
 
-def test_row_order_does_not_matter(params, sample):
+def test_row_order_does_not_matter_by_hash(params, sample):
+    params = by_hash(params)
     shuffled = sample.sample(frac=1, random_state=0)
     mask = pd.Series(data.holdout_mask(sample, params), index=sample.index)
     assert np.array_equal(data.holdout_mask(shuffled, params), mask.loc[shuffled.index].to_numpy())
@@ -50,12 +53,14 @@ def test_holdout_fraction_is_respected(params):
     assert share == pytest.approx(params.split.holdout_fraction, abs=0.02)
 
 
-def test_the_salt_redraws_the_holdout(params, sample):
+def test_the_salt_redraws_the_hash_holdout(params, sample):
+    params = by_hash(params)
     resalted = params.model_copy(update={"split": params.split.model_copy(update={"salt": "another"})})
     assert not np.array_equal(data.holdout_mask(sample, params), data.holdout_mask(sample, resalted))
 
 
-def test_with_a_row_key_only_the_key_decides(params, sample):
+def test_with_a_row_key_only_the_key_decides_the_hash_split(params, sample):
+    params = by_hash(params)
     target = params.data.target
     key = params.data.row_key or [c for c in sample.columns if c != target][:2]
     keyed = with_row_key(params, key)
@@ -75,10 +80,12 @@ def test_split_partitions_the_rows(params, sample):
 
 
 def test_too_few_rows_to_split(params, sample):
-    mask = data.holdout_mask(sample, params)
-    one_side = sample[~mask].head(3)
+    hashed = by_hash(params)
+    one_side = sample[~data.holdout_mask(sample, hashed)].head(3)
     with pytest.raises(errors.DataError, match="empty train or holdout"):
-        data.split(one_side, params)
+        data.split(one_side, hashed)
+    with pytest.raises(errors.DataError, match="2 rows give an empty train or holdout set; add data"):
+        data.split(sample.head(2), params)  # by time: 20% of 2 rows is no row
 
 
 def test_table_hash_ignores_row_order(sample):

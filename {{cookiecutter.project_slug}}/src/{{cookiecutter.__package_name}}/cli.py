@@ -386,8 +386,8 @@ def label(labels_file: Path, params_path: Path) -> None:
 @PARAMS
 @click.option(
     "--period", type=click.Choice(["later", "reference"]), default="later", show_default=True,
-    help="later: rows from data/later/ (real drift); reference: holdout rows of the training data "
-    "(no drift, and unseen by the model).",
+    help="later: rows from data/later/ (real drift); reference: holdout rows of the training data, "
+    "unseen by the model (with split.by: hash a random sample of the training period: no drift).",
 )  # fmt: skip
 @click.option("--rows", type=int, default=2000, show_default=True, help="How many rows to write.")
 @click.option("--no-labels", is_flag=True, help="Drop the target column, as fresh production data has none.")

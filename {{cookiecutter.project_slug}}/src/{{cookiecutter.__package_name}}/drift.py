@@ -177,13 +177,14 @@ def data_drift(params: Params, window: sources.Current, source: str, out: Path) 
     with progress.step("Validating the current rows against the schema") as note:
         current, failures, valid = usable_sample(current_raw, source, size, seed)
         note["result"] = f"{valid:,} of {len(current_raw):,} usable"
-    with progress.step("Reading the training data (the reference)"):
-        reference = data.load_training_data(params)
+    with progress.step("Reading the training data (the reference: its train split)"):
+        training = data.load_training_data(params)
+        reference = data.split(training, params).train  # the rows and period the model learned from
     if window.sampled:  # what retrain-data would add is decided there, reading every labelled row
         found = retraining.Intake.counted(window.total, window.labelled or 0)
     else:
         with progress.step("Finding labelled rows to retrain on") as note:
-            found = retraining.intake(params, current_raw, reference)
+            found = retraining.intake(params, current_raw, training)
             note["result"] = f"{found.counts['addable']:,} addable"
     record = {
         "source": source,
