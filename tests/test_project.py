@@ -110,7 +110,9 @@ def test_sample_model_beats_chance(installed, loop):
     metrics = json.loads((project / "artifacts/model/metrics.json").read_text())
     holdout, no_skill = metrics["holdout"]["metrics"], metrics["no_skill"]["holdout"]
     if task == "classification":
-        assert holdout["roc_auc"] > 0.7
+        assert (
+            holdout["roc_auc"] > 0.6
+        )  # 0.654 on the latest months (BENCHMARKS.md, "What the random split hides")
         # The tuned threshold predicts the rare class: better than always answering "no", where 0.5 was not.
         assert 0 < metrics["threshold"] < 0.5 and metrics["threshold_maximises"] == "f1"
         for metric in ("f1", "recall"):

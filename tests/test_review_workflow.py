@@ -3,8 +3,9 @@ branch against main in a throw-away repo; pr-comment.yml, triggered by that run,
 and posts it as one sticky comment on the pull request, updated (not duplicated) on re-runs. The drift
 job's dispatched review of its retraining PR sets the PR's required check as a commit status.
 
-Regression (bike sharing) is used because its candidates differ by a wide, certain margin, so
-"better" and "worse" branches are unambiguous even on a 2-fold, quick training.
+Regression (bike sharing) is used, with candidates that differ by a wide, certain margin on its
+latest months (the time split's holdout), so "better" and "worse" branches are unambiguous even on
+a 2-fold, quick training.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.tier3]
 REPO = "acme/bike-model"
 STICKY = "marocchino/sticky-pull-request-comment"
 STRONG = {"hist_gradient_boosting": {"estimator": "hist_gradient_boosting", "params": {"max_iter": 200}}}
-WEAK = {"linear": {"estimator": "linear", "params": {"alpha": 1.0}}}
+# A linear model all but flattened by its penalty: RMSE 236 on the time holdout against QUICK's 190.
+WEAK = {"linear": {"estimator": "linear", "params": {"alpha": 100000.0}}}
 
 
 @pytest.fixture(scope="module")
@@ -271,24 +273,27 @@ def test_a_champion_that_cannot_be_trained_fails_the_check(repo, tmp_path, githu
 
 
 def test_pr_that_changes_the_split_is_judged_on_rows_neither_model_trained_on(repo, tmp_path, github):
-    """A new salt moves rows the champion trained on into the holdout: they are left out, not scored."""
+    """A larger holdout reaches back into rows the champion trained on (the tenth before its own
+    holdout, under the time split): they are left out, not scored."""
 
-    def new_salt(project: Path) -> None:
-        edit_params(project, lambda p: p["split"].update(salt="holdout-v2"))
+    def larger_holdout(project: Path) -> None:
+        edit_params(project, lambda p: p["split"].update(holdout_fraction=0.3))
 
-    result = pull_request(repo, "new-salt", new_salt, tmp_path, github, number=15)
+    result = pull_request(repo, "larger-holdout", larger_holdout, tmp_path, github, number=15)
 
     assert result.returncode == 0, result.log[-4000:]
     review = github.artifact("model-review", run_id=result.run_id)
     record = json.loads((review / "comparison.json").read_text())
     holdout = record["holdout"]
+    assert holdout["split"] == "time"
     assert record["verdict"] in {"no significant change", "better"}  # the same model on both sides
-    assert holdout["left_out"]["same row"] > 0.7 * holdout["rows"]  # ~80% were in the base's training set
+    assert holdout["left_out"]["same row"] > 0.3 * holdout["rows"]  # a third were the base's training rows
     comment = (review / "comment.md").read_text()
     left = sum(holdout["left_out"].values())
+    assert holdout["compared"] == holdout["rows"] - left
     said = f"{left:,} of the {holdout['rows']:,} holdout rows were left out because the champion trained"
     assert said in comment
-    assert "Params: `split.salt`: `holdout-v1` → `holdout-v2`" in comment
+    assert "Params: `split.holdout_fraction`: `0.2` → `0.3`" in comment
 
 
 def test_pr_that_cannot_change_the_model_passes_without_a_review(repo, tmp_path, github):

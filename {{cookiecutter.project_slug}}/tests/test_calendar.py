@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
-from support import PKG_NAME, ROOT
+from support import PKG_NAME, ROOT, explain, invoke, write_table
 
 from {{ cookiecutter.__package_name }} import (
     data,
@@ -98,3 +98,20 @@ def test_calendar_terms_need_a_time_column(own_project):
     own_project.write_text(json.dumps(raw), encoding="utf-8")
     with pytest.raises(errors.ParamsError, match=r"train\.calendar needs data\.time_column"):
         settings.load_params(own_project)
+
+
+def test_predict_refuses_a_bad_date_naming_the_column_and_row(own_project, time_in_features, tmp_path):
+    params = with_calendar(own_project, ["month"])
+    training.train(params, tmp_path / "model")
+    rows = data.read_table(params.data_path).head(3).drop(columns=[params.data.target])
+    rows[time_in_features] = rows[time_in_features].astype(object)
+    rows.loc[1, time_in_features] = "2010-13"
+    source = write_table(rows, tmp_path / "input.csv")
+    out, refused = tmp_path / "predictions.csv", tmp_path / "refused.json"
+    result = invoke("predict", "--model", tmp_path / "model", "--input", source, "--output", out)
+    assert result.exit_code == 1 and time_in_features in result.output, explain(result)
+    assert f"date(format={dates.declared_formats()[time_in_features]})" in result.output
+    result = invoke("predict", "--model", tmp_path / "model", "--input", source, "--output", out,
+                    "--refused", refused)  # fmt: skip
+    assert result.exit_code == 0, explain(result)
+    assert json.loads(refused.read_text())["rows"] == [1] and len(pd.read_csv(out)) == 2

@@ -460,6 +460,17 @@ def test_an_ambiguous_date_says_the_choice_and_the_flag_that_changes_it(workspac
     assert "is a date, no day above 12" not in changed.output
 
 
+def test_dates_in_mixed_formats_stay_text_and_the_note_says_how_to_declare_one(workspace, redirected_schema):
+    with_columns(workspace, day=["2024-01-05", "05/01/2024", "2024-02-01"])
+    result = infer_cli(workspace, "--target", "churned", "--key", "id")
+    assert result.exit_code == 0, explain(result)
+    said = "- `day` holds dates in more than one format (e.g. '2024-01-05', '05/01/2024'): kept as text"
+    assert said in result.output and "declare one with --date-format day=FORMAT" in result.output
+    params = settings.load_params(workspace / "params.yaml")
+    assert params.data.time_column is None and params.split.by == "hash"
+    assert "pa.Field(date=" not in redirected_schema.read_text(encoding="utf-8")
+
+
 def test_a_wrong_date_format_or_time_column_changes_nothing(workspace, redirected_schema):
     with_columns(workspace, day=DATES["day"][0])
     params_before = (workspace / "params.yaml").read_bytes()

@@ -18,6 +18,7 @@ from .errors import DataError
 
 ISO8601 = "ISO8601"  # pandas' name: '2010-09-06', '2010-09-06T12:00', '2010-09-06 12:00:00+02:00', ...
 EPOCH = "epoch"  # seconds since 1970-01-01 UTC, as integers
+OFFSET = r"(?:Z|[+-][0-9]{2}:?[0-9]{2})\Z"  # an ISO time's zone: Z, +02:00, -0500
 
 
 @extensions.register_check_method(statistics=["format"], check_type="vectorized")
@@ -41,6 +42,17 @@ def parse(values: pd.Series, format: str) -> pd.Series:
         return pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
     if pd.api.types.is_datetime64_any_dtype(values):  # already times (a database's timestamp column)
         return pd.to_datetime(values, utc=True)
+    if format != ISO8601:
+        return to_utc(values, format)
+    # pandas reads a naive time next to one with an offset at that offset: parse each kind apart.
+    aware = values.astype("string").str.contains(OFFSET, na=False).to_numpy(dtype=bool)
+    if aware.all() or not aware.any():
+        return to_utc(values, format)
+    naive = to_utc(values.mask(aware), format)
+    return naive.where(~aware, to_utc(values.where(aware), format).to_numpy())
+
+
+def to_utc(values: pd.Series, format: str) -> pd.Series:
     try:
         return pd.to_datetime(values, format=format, utc=True, errors="coerce")
     except (TypeError, ValueError):  # e.g. numbers where text was expected

@@ -283,6 +283,24 @@ def find_dates(frame: pd.DataFrame, target: str, declared: dict[str, str]) -> di
     return found
 
 
+def mixed_dates(frame: pd.DataFrame, skip: list[str]) -> list[str]:
+    """Notes on text columns whose values are all dates, but in more than one format: not dates."""
+    notes = []
+    shapes = [shape for shape, _ in ISO_SHAPES] + [DAY_MONTH]
+    for column in frame.columns.difference(skip, sort=False):
+        if pd.api.types.is_numeric_dtype(frame[column]) or frame[column].isna().all():
+            continue
+        text = pd.Series(frame[column].dropna().astype(str).unique()[:DATE_SAMPLE])
+        if text.map(lambda value: any(s.fullmatch(value) for s in shapes)).all():
+            examples = ", ".join(repr(v) for v in text[:2])
+            notes.append(
+                f"`{column}` holds dates in more than one format (e.g. {examples}): kept as text, not a "
+                f"date; write one format, or declare one with --date-format {column}=FORMAT (values in "
+                "another format then fail validation)"
+            )
+    return notes
+
+
 POSITIVE_LABELS = ("yes", "true", "1", "positive")  # what a binary target's class of interest is called
 
 
@@ -385,6 +403,7 @@ def infer(
         for c, d in found.items()
         if d.ambiguous
     ]
+    notes += mixed_dates(frame, [target, *found])
     if positive is not None:
         notes.append(positive_note(frame[target], positive))
     relative = Path(os.path.relpath(Path(data_path).resolve(), params_path.resolve().parent)).as_posix()
