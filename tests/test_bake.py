@@ -43,6 +43,9 @@ COMMON = {
     "src/my_ml_project/bootstrap.py",
     "src/my_ml_project/changes.py",
     "src/my_ml_project/calendar_terms.py",
+    "src/my_ml_project/service_metrics.py",
+    "monitoring/grafana/dashboards/service.json",
+    "monitoring/grafana/provisioning/dashboards.yaml",
     "src/my_ml_project/charts.py",
     "src/my_ml_project/cli.py",
     "src/my_ml_project/comparison.py",
@@ -243,6 +246,13 @@ def test_kubernetes_manifests_are_valid(tmp_path):
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert container["image"] == "my-ml-project:unreleased"  # the placeholder deploy.yml replaces
+    scrape = deployment["spec"]["template"]["metadata"]["annotations"]  # as the Prometheus chart reads them
+    port = str(container["ports"][0]["containerPort"])
+    assert scrape == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/path": "/metrics",
+        "prometheus.io/port": port,
+    }
     deploy = (project / ".github" / "workflows" / "deploy.yml").read_text()
     assert "image: my-ml-project:unreleased|image: $IMAGE" in deploy
 

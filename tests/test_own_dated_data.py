@@ -3,8 +3,8 @@
 The data set is generated here (WRITE_DATA, seeded), since no installed package ships a sizable
 labelled one with dates: website visits over two and a half years, one row per visit, with an ISO
 timestamp at the visitor's offset (+01:00 in winter, +02:00 in summer), the channel, the pages
-viewed and the price shown. Whether the visitor signed up rises with a trend and peaks each winter,
-which only calendar terms can follow. The first 80% of the visits are the training data; the
+viewed and the price shown. Paid traffic grows and prices rise every year; whether the visitor
+signed up rises with a trend and peaks each winter, which only calendar terms can follow. The first 80% of the visits are the training data; the
 rest, with dates the training data never had, is the later period.
 
 The loop: infer-schema finds the timestamp, makes it the time column and splits by time;
@@ -37,12 +37,15 @@ n = 6000
 seconds = np.sort(rng.uniform(0, 913 * 86400, n))  # 2023-01-01 to 2025-07-02
 utc = pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(seconds, unit="s")
 local = utc.tz_convert("Europe/Paris").floor("s")
-channel = rng.choice(["search", "ads", "referral", "email"], n, p=[0.4, 0.3, 0.2, 0.1])
+years = seconds / (365.25 * 86400)
+u = rng.random(n)  # paid traffic grows every year: the channel mix drifts
+ads = 0.2 + 0.15 * years
+channel = np.select([u < ads, u < ads + 0.35, u < ads + 0.55], ["ads", "search", "referral"], "email")
 pages = rng.poisson(4, n) + 1
-price = rng.choice([9.0, 19.0, 29.0], n)
+price = np.round(rng.choice([9.0, 19.0, 29.0], n) * (1 + 0.1 * years), 2)  # prices rise 10% a year
 winter = np.cos(2 * np.pi * (local.dayofyear.to_numpy() - 15) / 365.25)
 lift = pd.Series(channel).map({"search": 0.3, "ads": -0.4, "referral": 0.6, "email": 0.0}).to_numpy()
-logit = -2.2 + 0.5 * seconds / (365.25 * 86400) + 1.2 * winter + 0.15 * pages - 0.03 * price + lift
+logit = -2.2 + 0.5 * years + 1.2 * winter + 0.15 * pages - 0.03 * price + lift
 signed_up = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
 frame = pd.DataFrame({"visited_at": [t.isoformat() for t in local], "channel": channel,
                       "pages": pages, "price": price, "signed_up": signed_up})
@@ -60,9 +63,12 @@ def move_time_into_features(project: Path) -> None:
     """schema.py as a team edits it for calendar terms: the time column's line moved up into Features."""
     path = project / "src" / "my_ml_project" / "schema.py"
     lines = path.read_text().splitlines(keepends=True)
-    (line,) = [text for text in lines if text.lstrip().startswith(f"{TIME}:")]
-    lines.remove(line)
-    lines.insert(lines.index("class Features(pa.DataFrameModel):\n") + 2, line)  # after its docstring
+    at = next(i for i, text in enumerate(lines) if text.lstrip().startswith(f"{TIME}:"))
+    start = at - 1 if lines[at - 1].lstrip().startswith("#") else at  # with its comment line
+    moved = lines[start : at + 1]
+    del lines[start : at + 1]
+    features = lines.index("class Features(pa.DataFrameModel):\n") + 2  # after its docstring
+    lines[features:features] = moved
     path.write_text("".join(lines))
 
 
@@ -86,8 +92,9 @@ def test_infer_schema_makes_the_timestamp_the_time_column_and_splits_by_time(dat
     assert f"- `{TIME}` is the time column: the holdout is its latest period (split.by: time)" in said
     assert "positive class: 'yes' (its name;" in said
     schema = (project / "src" / "my_ml_project" / "schema.py").read_text()
-    line = next(text for text in schema.splitlines() if text.strip().startswith(f"{TIME}:"))
-    assert 'pa.Field(date="ISO8601")' in line and "the time column, not a feature" in line
+    assert f'    {TIME}: Series[str] = pa.Field(date="ISO8601")\n' in schema
+    observed = "observed: 2023-01-01T14:03:13+01:00 to 2025-01-05T03:31:59+01:00"
+    assert f"# a date: the time column, not a feature; {observed}" in schema
     assert "4,800 rows match the schema" in dated["validated"]
     assert "Holdout (960 rows):" in dated["trained"]  # the latest fifth, by visit time
     metrics = json.loads((project / "artifacts" / "model" / "metrics.json").read_text())
@@ -140,6 +147,7 @@ def test_the_later_period_is_accepted_and_its_rows_go_to_one_retraining_pr(dated
 def test_the_service_answers_for_a_new_date_and_refuses_a_bad_one(dated, tmp_path):
     project = dated["project"]
     env = {"BENTOML_HOME": str(tmp_path / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
+    cli(project, "train")  # main's model since the calendar PR merged, as release.yml trains it
     assert "Built my-ml-project" in cli(project, "build", **env).stdout
     record = json.loads(python(project, FIRST_LATER_ROW).stdout)[0]
     with serving(project, tmp_path / "serve.log", **env) as port:

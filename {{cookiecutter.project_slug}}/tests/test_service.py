@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
 import socket
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -515,6 +517,81 @@ def test_probes_and_metrics_are_served(server):
         assert server.get(path).status_code == 200, path
     metrics = server.get("/metrics")
     assert metrics.status_code == 200 and "bentoml_service_request_total" in metrics.text
+
+
+def scraped(server: httpx.Client) -> dict[tuple[str, tuple], float]:
+    """/metrics as {(sample name, its labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = text_string_to_metric_families(server.get("/metrics").text)
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples}
+
+
+def change(before: dict, after: dict, name: str, **labels: str) -> float:
+    """How much the series named `name` with these labels grew, summed."""
+
+    def total(snapshot: dict) -> float:
+        return sum(v for (n, ls), v in snapshot.items() if n == name and labels.items() <= dict(ls).items())
+
+    return total(after) - total(before)
+
+
+def test_the_services_own_metrics_sum_over_its_workers(server, service, rows):
+    """20 requests of 3 records from parallel connections (both workers answer), and refusals:
+    /metrics counts records, predictions and refusals by field, with the model's version; a key
+    outside the schema is counted as (unknown), never by its name."""
+    before = scraped(server)
+    body = {"records": payload(rows.head(3))}
+
+    def send(_: int) -> int:
+        with httpx.Client(base_url=str(server.base_url), timeout=60) as own:
+            return own.post("/predict", json=body).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(send, range(20))) == [200] * 20
+    record, numeric = payload(rows.head(1))[0], service.info.numeric[0]
+    assert server.post("/predict", json={"records": [record | {numeric: "abc"}]}).status_code == 400
+    assert server.post("/predict", json={"records": [record | {"colour_x": 1}]}).status_code == 400
+    assert server.post("/predict", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
+    after = scraped(server)
+
+    version = {"model_version": service.VERSION}
+    assert change(before, after, "model_request_records_count", **version) == 20
+    assert change(before, after, "model_request_records_sum", **version) == 60
+    predicted = "model_predictions_total" if service.info.classes else "model_predicted_value_count"
+    assert change(before, after, predicted, **version) == 60
+    refused = {"name": "model_refusals_total", **version}
+    assert change(before, after, **refused, status="400", field=numeric) == 1
+    assert change(before, after, **refused, status="400", reason="extra_forbidden", field="(unknown)") == 1
+    assert change(before, after, **refused, status="415", field="content-type") == 1
+    assert not any("colour_x" in str(labels) for _, labels in after)
+
+
+def test_every_metric_the_grafana_dashboard_queries_is_served(server, rows):
+    assert server.post("/predict", json={"records": payload(rows.head(2))}).status_code == 200
+    assert server.post("/predict", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
+    dashboard = json.loads((ROOT / "monitoring" / "grafana" / "dashboards" / "service.json").read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    queried = {name for query in queries for name in re.findall(r"\b((?:bentoml|model)_\w+)\s*[{\[]", query)}
+    served = {name for name, _ in scraped(server)}
+    assert len(queried) >= 7 and queried <= served, sorted(queried - served)
+    sources = {json.dumps(panel["datasource"]) for panel in dashboard["panels"]}
+    assert sources == {'{"type": "prometheus", "uid": "${datasource}"}'}  # the dashboard's variable
+
+
+def test_a_failed_log_write_is_counted_and_fails_the_batch(service, rows):
+    predictor = service.Predictor()
+
+    class Unreachable:
+        def write(self, *args):
+            raise OSError("the database is down")
+
+    predictor.log = Unreachable()
+    failures = service.metrics.LOG_FAILURES.labels(service.VERSION)
+    before = failures._value.get()
+    with pytest.raises(OSError):
+        predictor.predict([service.Record.model_validate(r) for r in payload(rows.head(2))])
+    assert failures._value.get() == before + 1
 
 
 def test_64_concurrent_clients_get_no_errors(server, rows):

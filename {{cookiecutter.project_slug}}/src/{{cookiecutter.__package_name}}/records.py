@@ -45,6 +45,7 @@ class ModelInfo:
     positive_class: Label | None = None
     threshold: float | None = None  # binary: the positive class's probability that predicts it
     dates: list[str] = field(default_factory=list)  # date columns its calendar terms come from
+    target_deciles: list[float] = field(default_factory=list)  # regression: the training target's
 
     @property
     def inputs(self) -> list[str]:

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field, ValidationError  # noqa: E402
 from pydantic_core import from_json  # noqa: E402
 
 from . import models, schema  # noqa: E402
+from . import service_metrics as metrics  # noqa: E402
 from .errors import ProjectError  # noqa: E402
 from .models import BENTO_NAME, MODEL_NAME, SERVING_FILE  # noqa: E402
 from .payloads import MAX_RECORDS, Prediction, body_limit, record_model  # noqa: E402
@@ -63,6 +64,9 @@ Records = Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
 # The media type stated up front: without it BentoML rebuilds the output's JSON schema on every
 # response to find it (a third of a worker's time under load).
 Predictions = Annotated[list[Prediction], ContentType("application/json")]
+VERSION = str(stored.tag)  # every series of service_metrics carries it
+VALUES = metrics.value_histogram(info.target_deciles) if not info.classes else None
+metrics.LOG_FAILURES.labels(VERSION)  # served at 0 from the start, so a dashboard can alert on it
 
 
 @bentoml.service(
@@ -99,8 +103,9 @@ class Predictor:
         """Predict each record: the class and class probabilities, or the value; and the model's tag."""
         frame = pd.DataFrame.from_records([r.__dict__ for r in records], columns=COLUMNS)
         out = models.predict_frame(self.model, frame[FEATURES])
-        ids = self.log.write(frame, out, self.tag) if self.log else [None] * len(frame)
+        ids = self.logged(frame, out) if self.log else [None] * len(frame)
         values = out["prediction"].tolist()
+        metrics.count_predictions(VERSION, values, VALUES)
         if not self.classes:
             return [
                 Prediction(prediction=v, model=self.tag, prediction_id=i)
@@ -116,6 +121,14 @@ class Predictor:
             )
             for v, p, i in zip(values, probabilities, ids, strict=True)
         ]
+
+    def logged(self, frame: pd.DataFrame, out: pd.DataFrame) -> list[str]:
+        """The log rows' ids; a failed write is counted, and fails the batch (no answer unlogged)."""
+        try:
+            return self.log.write(frame, out, self.tag)
+        except Exception:
+            metrics.LOG_FAILURES.labels(VERSION).inc()
+            raise
 
 
 class BodyLimit:
@@ -188,10 +201,11 @@ class ValidBodies:
         body = await read_body(receive)
         if body is None:
             return  # the client left
-        count, errors = body_errors(body or b"{}", model, self.fields)  # BentoML reads none as {}
+        count, errors, records = body_errors(body or b"{}", model, self.fields)  # BentoML reads none as {}
         if count:
             plural = "" if count == 1 else "s"
             return await refuse(scope, send, 400, f"{count} validation error{plural}", errors, count)
+        metrics.RECORDS.labels(VERSION).observe(records)
         await self.app(scope, replay(body, receive), send)
 
 
@@ -223,21 +237,24 @@ def replay(body: bytes, receive):
 
 def body_errors(
     body: bytes, model: type[BaseModel], fields: frozenset[str]
-) -> tuple[int, list[dict[str, Any]]]:
-    """(how many errors a request body has, the first MAX_ERRORS of them, as pydantic words them)."""
+) -> tuple[int, list[dict[str, Any]], int]:
+    """(how many errors a request body has, the first MAX_ERRORS of them, as pydantic words them;
+    how many records it holds)."""
     try:
         parsed = from_json(body, cache_strings=False)
     except ValueError as problem:
-        return 1, [error("json_invalid", [], f"Invalid JSON: {problem}")]
+        return 1, [error("json_invalid", [], f"Invalid JSON: {problem}")], 0
+    records = parsed.get("records") if isinstance(parsed, dict) else None
+    size = len(records) if isinstance(records, list) else 0
     count, errors = unknown_fields(parsed, fields)
     if count:
-        return count, errors
+        return count, errors, size
     try:
         model.model_validate_json(body)
     except ValidationError as problems:
         listed = problems.errors(include_url=False, include_context=False, include_input=False)
-        return problems.error_count(), [dict(e) for e in listed[:MAX_ERRORS]]
-    return 0, []
+        return problems.error_count(), [dict(e) for e in listed[:MAX_ERRORS]], size
+    return 0, [], size
 
 
 def unknown_fields(parsed: Any, fields: frozenset[str]) -> tuple[int, list[dict[str, Any]]]:
@@ -279,6 +296,7 @@ async def refuse(scope, send, status: int, message: str, errors: list[dict], cou
     if status != 400:  # the body was not read: do not go on reading it
         headers.append((b"connection", b"close"))
     logger.info("refused %s %s: %d, %s", scope["method"], scope["path"], status, summary(errors, count))
+    metrics.count_refusal(VERSION, status, errors, FIELDS)
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -295,13 +313,14 @@ def place(loc: list) -> str:
     return "/".join(map(str, loc)).encode("unicode_escape").decode("ascii") or "body"
 
 
+FIELDS = frozenset(COLUMNS)
 BODY_LIMIT, TOO_LARGE = body_limit(TRAINING, info.target)
 API_INPUTS = {api.route: api.input_spec for api in Predictor.apis.values()}
 # BentoML runs service middleware inside its own (metrics, access log, timeout), the first added
 # outermost: refusals are counted in /metrics and access-logged like any answer; the probes and
 # /metrics are not API routes.
 Predictor.add_asgi_middleware(BodyLimit, paths=set(API_INPUTS), limit=BODY_LIMIT, message=TOO_LARGE)
-Predictor.add_asgi_middleware(ValidBodies, inputs=API_INPUTS, fields=frozenset(COLUMNS))
+Predictor.add_asgi_middleware(ValidBodies, inputs=API_INPUTS, fields=FIELDS)
 
 
 def prediction_log(settings: dict, target: str):

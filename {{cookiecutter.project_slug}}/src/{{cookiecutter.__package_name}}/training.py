@@ -235,10 +235,18 @@ def train(params: Params, out_dir: Path) -> dict:
         positive_class=positive,
         threshold=threshold,
         dates=[calendar[0]] if calendar else [],
+        target_deciles=deciles(y_train) if params.task == "regression" else [],
     )
     trained_rows = frame.index.isin(parts.train.index)
     models.save(model, info, metrics, trained_rows, out_dir, params.train.trusted_types)
     return metrics
+
+
+def deciles(y: pd.Series) -> list[float]:
+    """The training target's deciles (distinct, 4 significant digits): the buckets in which the
+    service counts its predicted values, so a shift in them shows against training."""
+    values = np.quantile(y.to_numpy(dtype=float), np.linspace(0.1, 0.9, 9))
+    return sorted({float(f"{v:.4g}") for v in values})
 
 
 def calendar_for(params: Params) -> tuple[str, CalendarTerms] | None:
