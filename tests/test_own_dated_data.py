@@ -4,8 +4,10 @@ The data set is generated here (WRITE_DATA, seeded), since no installed package 
 labelled one with dates: website visits over two and a half years, one row per visit, with an ISO
 timestamp at the visitor's offset (+01:00 in winter, +02:00 in summer), the channel, the pages
 viewed and the price shown. Paid traffic grows and prices rise every year; whether the visitor
-signed up rises with a trend and peaks each winter, which only calendar terms can follow. The first 80% of the visits are the training data; the
-rest, with dates the training data never had, is the later period.
+signed up rises with a trend and peaks each winter, which only calendar terms can follow. The
+first 80% of the visits are the training data; the rest, with dates the training data never had,
+is the later period. (statsmodels' bundled data sets with dates are a few hundred rows, or one
+series with no other column.)
 
 The loop: infer-schema finds the timestamp, makes it the time column and splits by time;
 validate and train; a pull request that turns on calendar terms, reviewed by train.yml under act;
