@@ -138,6 +138,8 @@ def test_no_template_syntax_left(baked):
         text = path.read_text(encoding="utf-8")
         if path.parent.name == "workflows":  # GitHub expressions are ${{ ... }}, not Jinja
             text = text.replace("${{", "")
+        if path.parent.name == "dashboards":  # Grafana's legends name labels as {{label}}
+            text = re.sub(r'"legendFormat": "[^"]*"', "", text)
         leftovers += [f"{path.relative_to(project)}: {m}" for m in JINJA_MARKERS if m in text]
     assert leftovers == []
 
