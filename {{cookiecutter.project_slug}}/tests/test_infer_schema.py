@@ -504,5 +504,11 @@ def test_the_positive_class_is_the_one_named_so_else_the_rarer(workspace, labels
     frame.to_csv(workspace / "data" / "new.csv", index=False)
     decided = infer(workspace, "churned")
     assert decided["positive_class"] == positive
-    assert any(note.startswith(f"positive class: {positive!r}") for note in decided["notes"])
+    (note,) = [note for note in decided["notes"] if note.startswith(f"positive class: {positive!r}")]
+    reason = note.split(" (")[1].split(")")[0]  # e.g. "its name; 67% of rows"
+    assert reason.startswith("its name; " if positive != "churned" else "the rarer class; ")
     assert settings.load_params(workspace / "params.yaml").data.positive_class == positive
+    line = next(
+        text for text in (workspace / "params.yaml").read_text().splitlines() if "positive_class:" in text
+    )
+    assert line.endswith(f"# chosen by infer-schema: {reason}")  # said in params.yaml too

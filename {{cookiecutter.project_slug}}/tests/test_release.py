@@ -121,8 +121,11 @@ def test_model_card_cli_writes_the_card(project, trained, reviewed, tmp_path, pa
     for metric, floor in recorded["no_skill"]["holdout"].items():
         assert re.search(rf"^\| {metric}( \(primary\))? \| .* \| {floor:.4f} \|$", card, re.MULTILINE), metric
     assert f"| _no skill (baseline)_ | {recorded['no_skill']['cv']['mean']:.4f} ± " in card
-    if recorded["threshold"] is not None:
-        assert f"when its probability is at least {recorded['threshold']:.2f}" in card
+    if recorded["threshold"] is not None:  # the rule in the same words as the service's answers
+        rule = f"when P({params.data.positive_class}) is at least {recorded['threshold']:.4g}, else"
+        assert f"**Decision:** {params.data.positive_class} {rule}" in card
+    elif params.task == "classification":
+        assert "**Decision:** the most probable class" in card
     else:
         assert "**Decision:**" not in card
 

@@ -246,6 +246,20 @@ def test_http_predictions_equal_in_process_ones(server, service, rows):
     assert response.json() == [a.model_dump() for a in expected]
 
 
+def test_the_answer_says_the_decision_rule_in_words(server, service, rows):
+    answers = server.post("/predict", json={"records": payload(rows.head(20))}).json()
+    info = service.info
+    if not info.classes:
+        assert {answer["decision"] for answer in answers} == {None}
+        return
+    positive, threshold = str(info.positive_class), info.threshold
+    (negative,) = [str(c) for c in info.classes if str(c) != positive]
+    rule = f"{positive} when P({positive}) is at least {threshold:.4g}, else {negative}"
+    for answer in answers:
+        assert answer["decision"] == rule
+        assert (answer["prediction"] == positive) == (answer["probabilities"][positive] >= threshold)
+
+
 def bad_inputs(good: dict, service) -> list[tuple[str, object, str, str]]:
     """(what, body, the field the 400 must name, what it must say about it)."""
     numeric, categorical = service.info.numeric, service.info.categorical

@@ -36,6 +36,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
         "model-card.md.j2",
         description=project_description(),
         info=info,
+        decision=models.decision_rule(info),
         metrics=metrics,
         intervals=intervals,
         confidence=gate.confidence,

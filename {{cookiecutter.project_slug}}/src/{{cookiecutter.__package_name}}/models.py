@@ -171,6 +171,17 @@ def fits_in_parallel(estimator) -> bool:
     return module.startswith("sklearn.ensemble") and "n_jobs" in estimator.get_params(deep=False)
 
 
+def decision_rule(info: ModelInfo) -> str | None:
+    """How a classifier's probabilities become its prediction, in words (None for a regression)."""
+    if not info.classes:
+        return None
+    if info.threshold is None or info.positive_class is None:
+        return "the most probable class"
+    positive = info.positive_class
+    (other,) = [c for c in info.classes if c != positive]
+    return f"{positive} when P({positive}) is at least {info.threshold:.4g}, else {other}"
+
+
 def with_threshold(pipeline: Pipeline, threshold: float | None, positive) -> Pipeline:
     """Binary classification: predict `positive` when its probability reaches `threshold`."""
     if threshold is None:

@@ -170,6 +170,11 @@ class Prediction(BaseModel):
     probabilities: dict[str, float] | None = Field(
         default=None, description="classification: the probability of each class"
     )
+    decision: str | None = Field(
+        default=None,
+        description="classification: how the probabilities became the prediction (the class, the "
+        "probability it is read from, and the threshold)",
+    )
     model: str = Field(description="the model's tag in the BentoML store: which model answered")
     prediction_id: str | None = Field(
         default=None, description="when predictions are logged: the key to attach the outcome to later"

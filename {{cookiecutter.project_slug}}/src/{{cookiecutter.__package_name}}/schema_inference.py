@@ -334,7 +334,7 @@ def update_params(
     target: str,
     task: str,
     row_key: list[str],
-    positive,
+    positive: tuple[object, str | None],
     rows: int,
     time_column: str | None = None,
 ) -> None:
@@ -347,9 +347,10 @@ def update_params(
     section = CommentedMap(path=data_path, target=target, row_key=row_key)
     if time_column is not None:
         section["time_column"] = time_column
-    if positive is not None:  # quoted, so `yes`/`no` stay strings for every YAML reader
-        quoted = DoubleQuotedScalarString(positive) if isinstance(positive, str) else positive
-        section["positive_class"] = quoted
+    value, reason = positive  # the positive class (None for regression), and why it was chosen
+    if value is not None:  # quoted, so `yes`/`no` stay strings for every YAML reader
+        section["positive_class"] = DoubleQuotedScalarString(value) if isinstance(value, str) else value
+        section.yaml_add_eol_comment(f"chosen by infer-schema: {reason}", "positive_class")
     section.yaml_set_start_comment("Written by infer-schema: review, then describe your data here.", indent=2)
     old_task, doc["task"], doc["data"] = doc.get("task"), task, section
     if "split" in doc:
@@ -360,7 +361,7 @@ def update_params(
         doc["train"]["primary_metric"] = PRIMARY[task]
         doc["train"]["candidates"] = DEFAULT_CANDIDATES[task]
         doc["train"].pop("threshold", None)
-        if positive is not None:  # binary: the class of interest is often rare; 0.5 would miss it
+        if value is not None:  # binary: the class of interest is often rare; 0.5 would miss it
             doc["train"].insert(
                 list(doc["train"]).index("primary_metric") + 1, "threshold", {"maximise": "f1"}
             )
@@ -404,12 +405,16 @@ def infer(
         if d.ambiguous
     ]
     notes += mixed_dates(frame, [target, *found])
-    if positive is not None:
-        notes.append(positive_note(frame[target], positive))
+    reason = positive_reason(frame[target], positive) if positive is not None else None
+    if reason is not None:
+        notes.append(
+            f"positive class: {positive!r} ({reason}): data.positive_class in params.yaml says which "
+            "class the probabilities and the threshold are about"
+        )
     relative = Path(os.path.relpath(Path(data_path).resolve(), params_path.resolve().parent)).as_posix()
     formats = {column: date.format for column, date in found.items()}
     source = schema_source(frame, target, [*row_key, *ignore], relative, formats, time_column)
-    update_params(doc, relative, target, task, row_key, positive, len(frame), time_column)
+    update_params(doc, relative, target, task, row_key, (positive, reason), len(frame), time_column)
     schema_path.write_text(source, encoding="utf-8")
     with params_path.open("w", encoding="utf-8") as fh:
         YAML().dump(doc, fh)
@@ -442,10 +447,8 @@ def choose_time_column(found: dict[str, DateFound], wanted: str | None) -> tuple
     return None, []
 
 
-def positive_note(target: pd.Series, positive) -> str:
+def positive_reason(target: pd.Series, positive) -> str:
+    """Why `positive` was chosen, and its share: 'its name; 24% of rows'."""
     share = (target.astype(str) == str(positive)).mean()
     why = "its name" if str(positive).strip().lower() in POSITIVE_LABELS else "the rarer class"
-    return (
-        f"positive class: {positive!r} ({why}; {share:.0%} of rows): data.positive_class in params.yaml "
-        "says which class the probabilities and the threshold are about"
-    )
+    return f"{why}; {share:.0%} of rows"

@@ -65,6 +65,7 @@ Records = Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
 # response to find it (a third of a worker's time under load).
 Predictions = Annotated[list[Prediction], ContentType("application/json")]
 VERSION = str(stored.tag)  # every series of service_metrics carries it
+DECISION = models.decision_rule(info)
 VALUES = metrics.value_histogram(info.target_deciles) if not info.classes else None
 metrics.LOG_FAILURES.labels(VERSION)  # served at 0 from the start, so a dashboard can alert on it
 
@@ -116,6 +117,7 @@ class Predictor:
             Prediction(
                 prediction=v,
                 probabilities=dict(zip(self.classes, p, strict=True)),
+                decision=DECISION,
                 model=self.tag,
                 prediction_id=i,
             )
