@@ -5,13 +5,19 @@ Nothing here names the task or the dataset: they are read from the project's par
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pandas as pd
 from click.testing import CliRunner, Result
 
 from {{ cookiecutter.__package_name }} import cli, data, settings
@@ -97,3 +103,53 @@ def run_fresh(args: list[str]) -> tuple[str, str]:
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     *output, loaded = done.stdout.strip().splitlines()
     return "\n".join(output), loaded
+
+
+def dashboard_metrics() -> set[str]:
+    """The metrics the Grafana dashboard's queries name (monitoring/grafana/dashboards/service.json)."""
+    import re
+
+    dashboard = json.loads((ROOT / "monitoring" / "grafana" / "dashboards" / "service.json").read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    return {name for query in queries for name in re.findall(r"\b((?:bentoml|model)_\w+)\s*[{\[]", query)}
+
+
+def payload(rows: pd.DataFrame) -> list[dict]:
+    """Rows as a request's records."""
+    return json.loads(rows.to_json(orient="records"))
+
+
+@contextlib.contextmanager
+def running(command: list, log: Path, env: dict | None = None) -> Iterator[httpx.Client]:
+    """A service started by `command` (with "{port}" for a free port) in its own process, its output
+    in `log`; a client for it once /readyz answers 200, and the process stopped after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(part).format(port=port) for part in command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+                wait_until_ready(client, process, log)
+                yield client
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, f"the service exited:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"the service did not become ready:\n{log.read_text()}"
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)

@@ -12,8 +12,10 @@ import skops.io as sio
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 
-from {{ cookiecutter.__package_name }} import models, settings
+from {{ cookiecutter.__package_name }} import models, schema, settings
 from {{ cookiecutter.__package_name }}.errors import ModelError, ParamsError
+
+CONTRACT = schema.TrainingData.to_schema()
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_types_trusted_by_params_save_and_load(trained, knn_pipeline, tmp_path):
     """A reviewed list in params.yaml (not the model folder) is what lets a new type load."""
     trusted = untrusted_types(knn_pipeline)
     _, info = models.load(trained, [])
-    models.save(knn_pipeline, info, {}, [True], tmp_path / "model", trusted)
+    models.save(knn_pipeline, info, {}, [True], tmp_path / "model", trusted, CONTRACT)
     loaded, _ = models.load(tmp_path / "model", trusted)
     assert type(loaded[-1]) is KNeighborsClassifier
     with pytest.raises(ModelError, match=trusted[0]):  # another checkout that did not review them
@@ -63,11 +65,23 @@ def test_types_trusted_by_params_save_and_load(trained, knn_pipeline, tmp_path):
 def test_untrusted_types_are_refused_on_save(knn_pipeline, trained, tmp_path):
     _, info = models.load(trained, [])
     with pytest.raises(ModelError) as caught:
-        models.save(knn_pipeline, info, {}, [], tmp_path / "model", [])
+        models.save(knn_pipeline, info, {}, [], tmp_path / "model", [], CONTRACT)
     for name in untrusted_types(knn_pipeline):
         assert name in str(caught.value)
     assert "add them to train.trusted_types in params.yaml" in str(caught.value)
     assert not (tmp_path / "model").exists()
+
+
+def test_a_model_folder_carries_the_schema_it_trained_on(trained, tmp_path):
+    """The service checks requests against the model's own schema (a champion served beside a newer
+    shadow keeps its own): the one schema.py declared at training, checks and formats included."""
+    stored = models.read_schema(trained)
+    assert stored == schema.TrainingData.to_schema()
+    assert stored.columns.keys() == schema.TrainingData.to_schema().columns.keys()
+    folder = shutil.copytree(trained, tmp_path / "old")
+    (folder / models.SCHEMA_FILE).unlink()
+    with pytest.raises(ModelError, match=r"old: no schema.json .*retrain it with `train`"):
+        models.read_schema(folder)
 
 
 def test_incomplete_model_folder(trained, tmp_path):
@@ -91,7 +105,7 @@ def test_every_candidate_saves_with_trusted_types_only(task, estimator, tmp_path
     candidate = settings.Candidate(estimator=estimator, params={"max_iter": 5} if "hist" in estimator else {})
     pipeline = models.fit(models.build_pipeline("c", candidate, task, ["x"], ["colour"], seed=0), X, y)
     info = models.ModelInfo(task, "y", ["x"], ["colour"], "c", estimator, {})
-    models.save(pipeline, info, {"ok": True}, [True, False], tmp_path, [])
+    models.save(pipeline, info, {"ok": True}, [True, False], tmp_path, [], CONTRACT)
     loaded, loaded_info = models.load(tmp_path, [])
     assert loaded_info == info
     np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))
@@ -110,7 +124,7 @@ def test_a_threshold_decides_the_class_and_is_saved_with_the_model(tmp_path):
     info = models.ModelInfo(
         "classification", "y", ["x"], ["colour"], "c", "linear", {}, ["no", "yes"], "yes", 0.1
     )
-    models.save(low, info, {}, [True], tmp_path, [])  # FixedThresholdClassifier needs no trust
+    models.save(low, info, {}, [True], tmp_path, [], CONTRACT)  # FixedThresholdClassifier needs no trust
     loaded, loaded_info = models.load(tmp_path, [])
     assert loaded_info.threshold == 0.1
     np.testing.assert_array_equal(loaded.predict(X), proba["prediction"])

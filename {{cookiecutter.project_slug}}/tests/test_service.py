@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import selectors
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 from pydantic import ValidationError
-from support import ROOT, explain, invoke, real_params
+from support import ROOT, dashboard_metrics, explain, invoke, payload, running
 
 from {{ cookiecutter.__package_name }} import (
     cli,
@@ -40,48 +38,6 @@ from {{ cookiecutter.__package_name }} import (
 
 
 @pytest.fixture(scope="session")
-def store(tmp_path_factory, trained, params):
-    """A BentoML home of the tests' own, holding the trained model; MODEL_TAG points at it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BENTOML_HOME", str(tmp_path_factory.mktemp("bentoml")))
-        patch.setenv("BENTOML_DO_NOT_TRACK", "true")
-        tag = release.store_model(params, trained)
-        patch.setenv("MODEL_TAG", tag)
-        yield tag
-
-
-@pytest.fixture(scope="session")
-def service(store):
-    """The service module, imported once MODEL_TAG names the stored model (it loads it on import)."""
-    from {{ cookiecutter.__package_name }} import service
-
-    return service
-
-
-@pytest.fixture(scope="session")
-def later(params) -> pd.DataFrame:
-    """Real rows of the period after the training data."""
-    real = real_params().data_path
-    return data.read_table(real.parent / "later" / real.name).head(50)
-
-
-@pytest.fixture(scope="session")
-def rows(later, params) -> pd.DataFrame:
-    """What a caller sends: the later rows without their outcome."""
-    return later.drop(columns=[params.data.target])
-
-
-def payload(rows: pd.DataFrame) -> list[dict]:
-    return json.loads(rows.to_json(orient="records"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
 def server_log(tmp_path_factory) -> Path:
     """Where the server's output (its log) goes."""
     return tmp_path_factory.mktemp("serve") / "serve.log"
@@ -90,33 +46,9 @@ def server_log(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server(store, project, trained, server_log):
     """`<slug> serve` over real HTTP on loopback, in its own process."""
-    port = free_port()
-    log = server_log.open("w")
     command = [sys.executable, "-m", cli.__package__, "serve", "--params", project, "--model", trained]
-    process = subprocess.Popen(
-        [*map(str, command), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_until_ready(client, process, server_log)
-            yield client
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, f"the service exited:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"the service did not become ready:\n{log.read_text()}"
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
+    with running([*command, "--port", "{port}"], server_log) as client:
+        yield client
 
 
 # -- payloads.py: the pydantic model follows the schema ------------------------------------------
@@ -585,8 +517,8 @@ def test_every_metric_the_grafana_dashboard_queries_is_served(server, rows):
     assert server.post("/predict", json={"records": payload(rows.head(2))}).status_code == 200
     assert server.post("/predict", content=b"x", headers={"content-type": "text/plain"}).status_code == 415
     dashboard = json.loads((ROOT / "monitoring" / "grafana" / "dashboards" / "service.json").read_text())
-    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
-    queried = {name for query in queries for name in re.findall(r"\b((?:bentoml|model)_\w+)\s*[{\[]", query)}
+    # The shadow's are served by a service with a shadow: test_shadow.py checks those.
+    queried = {name for name in dashboard_metrics() if not name.startswith("model_shadow_")}
     served = {name for name, _ in scraped(server)}
     assert len(queried) >= 7 and queried <= served, sorted(queried - served)
     sources = {json.dumps(panel["datasource"]) for panel in dashboard["panels"]}

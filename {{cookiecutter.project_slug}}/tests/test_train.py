@@ -30,6 +30,7 @@ def test_writes_the_model_folder(trained):
         "model.json",
         "metrics.json",
         "trained-rows.npz",
+        "schema.json",
     }
 
 

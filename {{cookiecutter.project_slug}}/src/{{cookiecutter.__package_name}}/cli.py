@@ -58,7 +58,7 @@ SECTIONS = {
     "Your data and model": ["infer-schema", "validate", "train", "predict", "serve"],
     "Data beyond git (DVC)": ["data-remote", "fetch-data"],
     "Pull request review (train.yml)": ["holdout", "score", "compare"],
-    "Release (release.yml)": ["find-review", "build", "model-card"],
+    "Release (release.yml)": ["find-review", "fetch-champion", "build", "model-card"],
     "Monitoring and retraining (drift.yml)": ["monitor", "label", "retrain-data", "simulate-drift"],
     "GitHub": ["setup-github"],
 }
@@ -333,6 +333,8 @@ def monitor(params_path: Path, model_dir: Path, out: Path) -> None:
     model = model_dir if (model_dir / "model.json").is_file() else None
     record = check(load_params(params_path), out, model)
     set_outputs(drift=record["dataset_drift"], decayed=record["decayed"], labels=record["addable_rows"])
+    if record.get("online") and model is not None:
+        shadow_outcome(record["online"], params_path, out)
     summary = (out / "summary.md").read_text(encoding="utf-8")
     no_model = f"No model at {model_dir} (train writes one there): data drift only."
     if "drifted" not in record:  # no verdict: the notice says why and what to do
@@ -347,6 +349,22 @@ def monitor(params_path: Path, model_dir: Path, out: Path) -> None:
         f"{verdict}: {record['drifted']} of {len(record['columns'])} features drifted; "
         f"{record['addable_rows']} labelled rows {can} be added to the training data. Reports in {out}"
     )
+
+
+def shadow_outcome(found: dict, params_path: Path, out: Path) -> None:
+    """The online comparison's verdict as a step output (`shadow`), its sentence, a notice while
+    it waits for labels, and the files for the promotion pull request or the issue (online.py)."""
+    from . import online
+    from .reports import notice, set_outputs
+
+    click.echo(f"Shadow on live traffic: {found['verdict']}. {found['sentence']}")
+    if found["verdict"] in {online.TOO_FEW, online.comparison.SAME}:
+        notice("Shadow on live traffic", found["sentence"])
+    handed = online.hand_over(found, params_path, out)
+    promote = (out / online.PROMOTION_DIR / "params.yaml").is_file()
+    set_outputs(shadow=online.OUTPUT_KEYS[found["verdict"]], promote=promote)
+    if handed:
+        click.echo(handed[0].upper() + handed[1:] + ".")
 
 
 # The check's first name, kept so that existing workflows and habits keep working.
@@ -471,19 +489,26 @@ CONCLUSIONS = ["success", "failure", "neutral", "cancelled", "skipped", "timed_o
 @MODEL_DIR
 @click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to accept other machines.")
 @click.option("--port", type=int, default=3000, show_default=True, help="The HTTP port.")
+@path_option(
+    "--shadow", "shadow_dir", help="Another trained model folder to predict beside it (README, Shadow)."
+)
 @user_errors
-def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
+def serve(params_path: Path, model_dir: Path, host: str, port: int, shadow_dir: Path | None) -> None:
     """Serve the trained model over HTTP (BentoML): POST /predict; Swagger UI at /, /readyz, /metrics."""
     import os
 
     from .release import SERVICE, store_model
     from .settings import load_params
 
-    tag = store_model(load_params(params_path), model_dir)
-    click.echo(f"Serving {tag} on http://{host}:{port} (Ctrl-C stops)")
+    params = load_params(params_path)
+    tag = store_model(params, model_dir)
+    shadow = store_model(params, shadow_dir) if shadow_dir is not None else ""
+    beside = f" with the shadow {shadow}" if shadow else ""
+    click.echo(f"Serving {tag}{beside} on http://{host}:{port} (Ctrl-C stops)")
     sys.stdout.flush()
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
-    os.execve(sys.executable, command, {**os.environ, "MODEL_TAG": tag})  # signals reach the server
+    models = {"MODEL_TAG": tag, "SHADOW_TAG": shadow}
+    os.execve(sys.executable, command, {**os.environ, **models})  # signals reach the server
 
 
 @main.command()
@@ -491,24 +516,73 @@ def serve(params_path: Path, model_dir: Path, host: str, port: int) -> None:
 @MODEL_DIR
 @path_option("--export", "export_to", help="Also write the bento, model included, here.")
 @path_option("--sbom", help="Also write the SBOM (CycloneDX JSON) of the bento's packages here.")
+@path_option(
+    "--champion-bento",
+    help="serving.champion_release's bento (release.yml downloads it): its model answers, and "
+    "the trained model predicts beside it as the shadow.",
+)
 @user_errors
-def build(params_path: Path, model_dir: Path, export_to: Path | None, sbom: Path | None) -> None:
+def build(
+    params_path: Path, model_dir: Path, export_to: Path | None, sbom: Path | None, champion_bento: Path | None
+) -> None:
     """Store the trained model in BentoML's store and build the service's bento; prints the bento tag.
 
-    GITHUB_OUTPUT gets `bento` and `model` (the tags). `bentoml containerize <bento>` makes the image.
+    GITHUB_OUTPUT gets `bento`, `model` and `shadow` (the tags; no shadow: empty).
+    `bentoml containerize <bento>` makes the image.
     """
     from . import release
     from .reports import set_outputs
     from .settings import load_params
 
-    bento, model = release.build(load_params(params_path), model_dir)
+    params = load_params(params_path)
+    release_tag = params.serving.champion_release
+    if (release_tag is None) != (champion_bento is None):
+        raise ProjectError(
+            f"build: serving.champion_release is {release_tag or 'null'} in params.yaml, but "
+            + ("no --champion-bento was given (download that release's bento)" if release_tag
+               else f"--champion-bento {champion_bento} was given; set the release there first")
+        )  # fmt: skip
+    bento, model, shadow = release.build(params, model_dir, champion_bento)
     if export_to is not None:
         release.export(bento, export_to)
     if sbom is not None:
         release.write_sbom(sbom)
-    set_outputs(bento=bento, model=model)
-    click.echo(f"Built {bento} serving {model}" + (f"; exported to {export_to}" if export_to else ""))
+    set_outputs(bento=bento, model=model, shadow=shadow or "")
+    served = f"{model} (from {release_tag}) with the shadow {shadow}" if shadow else model
+    click.echo(f"Built {bento} serving {served}" + (f"; exported to {export_to}" if export_to else ""))
     click.echo(bento)
+
+
+@main.command("fetch-champion")
+@PARAMS
+@path_option("--out", default="artifacts/champion", show_default=True, help="Folder for the release's bento.")
+@click.option("--repo", envvar="GITHUB_REPOSITORY", required=True, help="owner/name ($GITHUB_REPOSITORY).")
+@click.option(
+    "--verify/--no-verify",
+    envvar="ATTESTED",
+    default=False,
+    help="Check the bento's build-provenance attestation (gh attestation verify) [$ATTESTED].",
+)
+@user_errors
+def fetch_champion(params_path: Path, out: Path, repo: str, verify: bool) -> None:
+    """The bento of the release serving.champion_release names, from GitHub (through gh), for
+    `build --champion-bento`: its model answers, and the trained one is its shadow (README, Shadow).
+
+    GITHUB_OUTPUT gets `bento`: its path, or empty when params.yaml names no release (nothing fetched).
+    """
+    from .release import download_champion
+    from .reports import set_outputs
+    from .settings import load_params
+
+    release_tag = load_params(params_path).serving.champion_release
+    if release_tag is None:
+        set_outputs(bento="")
+        click.echo("serving.champion_release is null: main's model answers alone; nothing to fetch")
+        return
+    bento = download_champion(release_tag, repo, out, verify)
+    set_outputs(bento=bento)
+    checked = " (its attestation verified)" if verify else ""
+    click.echo(f"Fetched {release_tag}'s bento{checked} to {bento}")
 
 
 @main.command("find-review")

@@ -151,7 +151,7 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
     if window.rows.empty:
         setup = params.drift.source.model_dump()
         record = {"status": "no-data", "source": source, "setup": setup, "dataset_drift": False}
-        record |= {"quality": None, "quality_note": "no current rows", "addable_rows": 0}
+        record |= {"quality": None, "quality_note": "no current rows", "addable_rows": 0, "online": None}
         return write_results(record, params, out, intake="")
     record, intake = data_drift(params, window, source, out)  # its frames are freed before quality's
     time = "logged_at" if "logged_at" in window.rows.columns else params.data.time_column
@@ -165,6 +165,7 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
     record["quality"], record["quality_note"], page = model_quality(
         params, labelled, times, model_dir, source
     )
+    record["online"] = shadow_online(params, labelled, time, model_dir)
     if page:
         add_page(out / "drift.html", page)
     return write_results(record, params, out, intake=intake)
@@ -228,6 +229,23 @@ def current_period(current: pd.DataFrame, params: Params) -> Span | None:
         return data.span(current, params, "logged_at" if "logged_at" in current else None)
     except DataError:  # times that do not parse: the schema's failure table already says so
         return None
+
+
+def shadow_online(
+    params: Params, labelled: pd.DataFrame, time_column: str | None, model_dir: Path | None
+) -> dict | None:
+    """Champion vs shadow on the labelled rows of the prediction log (online.py), when a shadow's
+    predictions are logged there; main's model (the shadow's) gives the classes and the target."""
+    from . import online
+
+    if model_dir is None or time_column is None or time_column not in labelled.columns:
+        return None
+    if online.TAG_COLUMN not in labelled.columns:
+        return None
+    with progress.step("Comparing the champion and the shadow on the labelled live rows") as note:
+        found = online.compare(params, labelled, records.read_info(model_dir), time_column)
+        note["result"] = found["verdict"] if found else "no shadow predictions"
+    return found
 
 
 def split_labelled(current: pd.DataFrame, target: str, time: str | None) -> tuple[pd.DataFrame, pd.Series]:
@@ -321,10 +339,13 @@ def write_results(record: dict, params: Params, out: Path, intake: str) -> dict:
     drift = reports.render(
         "drift.md.j2", r=record, target=params.data.target, intake=intake, legend=charts.LEGEND["drift"]
     )
+    from . import online
+
     found = record["quality"]
     not_scored = f"## ⏸️ Model quality: not scored\n\n{record['quality_note']}.\n"
     scored = quality.render(found) if found else not_scored
-    reports.publish(f"{headline(record)}\n\n{scored}\n{drift}", out / "summary.md")
+    shadow_section = f"{online.render(record['online'])}\n" if record.get("online") else ""
+    reports.publish(f"{headline(record)}\n\n{scored}\n{shadow_section}{drift}", out / "summary.md")
     return record
 
 
@@ -332,7 +353,8 @@ def headline(record: dict) -> str:
     """What the check found, in one line: data drift and model quality, and so whether to retrain."""
     data_word = {"drift": "drift", "no-drift": "no drift"}.get(record["status"], "no verdict")
     quality_word = record["quality"]["verdict"] if record["quality"] else "not scored"
-    return f"**Monitor**: data: {data_word}; quality: {quality_word}."
+    shadow_word = f"; shadow: {record['online']['verdict']}" if record.get("online") else ""
+    return f"**Monitor**: data: {data_word}; quality: {quality_word}{shadow_word}."
 
 
 def why_retrain(record: dict) -> str | None:

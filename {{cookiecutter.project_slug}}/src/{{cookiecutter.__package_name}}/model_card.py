@@ -37,6 +37,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
         description=project_description(),
         info=info,
         decision=models.decision_rule(info),
+        shadow_of=params.serving.champion_release,
         metrics=metrics,
         intervals=intervals,
         confidence=gate.confidence,

@@ -1,7 +1,9 @@
 """Candidate pipelines, and saving/loading a trained model without pickle.
 
 A saved model is a folder: `model.skops` (skops format: loading it cannot run
-arbitrary code), `model.json` (what the model expects and predicts), `metrics.json`
+arbitrary code), `model.json` (what the model expects and predicts), `schema.json` (the
+training data's pandera schema at training time: the contract the service checks requests
+against, so a champion served beside a newer shadow keeps its own), `metrics.json`
 and `trained-rows.npz` (which rows of its data file it trained on, so a later review
 can leave them out of its holdout).
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import skops.io as sio
 from sklearn.base import BaseEstimator, is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
@@ -28,7 +31,7 @@ from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from . import overlap
+from . import dates, overlap  # noqa: F401 (dates registers the check a stored schema may name)
 from .calendar_terms import CalendarTerms
 from .data import write_json
 from .errors import ModelError, ParamsError
@@ -50,6 +53,7 @@ TRUSTED_TYPES = [
     f"{__package__}.calendar_terms.CalendarTerms",  # train.calendar: this package's own transformer
 ]
 MODEL_FILE = "model.skops"
+SCHEMA_FILE = "schema.json"  # the training data's pandera schema, as pandera serialises it
 # In BentoML's store (`build`): the service, its model, and the settings stored with the model.
 BENTO_NAME = "{{ cookiecutter.project_slug }}"
 MODEL_NAME = f"{BENTO_NAME}-model"
@@ -239,13 +243,21 @@ def predict_frame(model: Pipeline, features: pd.DataFrame) -> pd.DataFrame:
 
 
 def save(
-    model: Pipeline, info: ModelInfo, metrics: dict, trained_rows, out_dir: Path, trusted: list[str]
+    model: Pipeline,
+    info: ModelInfo,
+    metrics: dict,
+    trained_rows,
+    out_dir: Path,
+    trusted: list[str],
+    contract: pa.DataFrameSchema,
 ) -> None:
-    """The model folder; `trained_rows` is True for each row of the data file the model trained on."""
+    """The model folder; `trained_rows` is True for each row of the data file the model trained on,
+    `contract` the schema of the data it trained on."""
     blob = check_trusted(model, trusted)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MODEL_FILE).write_bytes(blob)
     write_json(out_dir / META_FILE, asdict(info))
+    (out_dir / SCHEMA_FILE).write_text(contract.to_json(indent=2), encoding="utf-8")
     write_json(out_dir / METRICS_FILE, metrics)
     overlap.write_trained_rows(out_dir, trained_rows)
 
@@ -285,10 +297,21 @@ def load(model_dir: Path, trusted: list[str]) -> tuple[Pipeline, ModelInfo]:
     return sio.loads(blob, trusted=[*TRUSTED_TYPES, *trusted]), read_info(model_dir)
 
 
+def read_schema(model_dir: Path) -> pa.DataFrameSchema:
+    """The schema of the data a model folder's model trained on (what its requests must meet)."""
+    path = Path(model_dir) / SCHEMA_FILE
+    if not path.is_file():
+        raise ModelError(
+            f"{model_dir}: no {SCHEMA_FILE} (the model predates models carrying their schema); "
+            "retrain it with `train`"
+        )
+    return pa.DataFrameSchema.from_json(path.read_text(encoding="utf-8"))
+
+
 def model_version(model_dir: Path) -> str:
     """The stored model's version: a hash of its content, so the same model always has the same tag."""
     digest = hashlib.sha256()
-    for name in (MODEL_FILE, META_FILE):
+    for name in (MODEL_FILE, META_FILE, SCHEMA_FILE):
         digest.update((Path(model_dir) / name).read_bytes())
     return digest.hexdigest()[:16]
 

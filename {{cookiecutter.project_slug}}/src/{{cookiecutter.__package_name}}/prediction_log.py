@@ -23,6 +23,7 @@ class PredictionLog:
         from sqlalchemy import create_engine
 
         self.engine, self.table, self.target = create_engine(url), table, target
+        self.columns: frozenset[str] = frozenset()  # the table has these (add_columns checked)
 
     def write(
         self, records: pd.DataFrame, predictions: pd.DataFrame, model: str, now: datetime | None = None
@@ -36,6 +37,7 @@ class PredictionLog:
         rows.insert(1, "logged_at", now or datetime.now(UTC))
         rows.insert(2, "model_version", model)
         rows[self.target] = None
+        self.add_columns(rows)
         rows.to_sql(
             self.table,
             self.engine,
@@ -44,6 +46,33 @@ class PredictionLog:
             dtype={"logged_at": DateTime(timezone=True)},
         )
         return ids
+
+    def add_columns(self, rows: pd.DataFrame) -> None:
+        """Add the columns `rows` has and the table lacks (a new feature, the shadow's), once per
+        set of columns: pandas appends only to a table with every column already there."""
+        names = frozenset(rows.columns)
+        if names <= self.columns:
+            return
+        from sqlalchemy import inspect, text
+        from sqlalchemy.exc import DBAPIError
+
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table(self.table):
+                return  # to_sql creates it with them all
+            present = {column["name"] for column in inspect(connection).get_columns(self.table)}
+        quote = self.engine.dialect.identifier_preparer.quote
+        for name in sorted(names - present):
+            kind = sql_type(rows[name]).compile(dialect=self.engine.dialect)
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(
+                        text(f"ALTER TABLE {quote(self.table)} ADD COLUMN {quote(name)} {kind}")
+                    )
+            except DBAPIError:  # another worker added it first
+                with self.engine.connect() as connection:
+                    if name not in {c["name"] for c in inspect(connection).get_columns(self.table)}:
+                        raise
+        self.columns = names
 
     def label(self, labels: dict[str, object]) -> int:
         """Set the target of logged predictions by id; returns how many rows were labelled."""
@@ -61,3 +90,18 @@ class PredictionLog:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def sql_type(values: pd.Series):
+    """The SQL type pandas' to_sql gives such a column when it creates the table."""
+    from sqlalchemy import BigInteger, Boolean, DateTime, Float, Text
+
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return Boolean()
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return BigInteger()
+    if pd.api.types.is_float_dtype(values.dtype):
+        return Float(precision=53)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return DateTime(timezone=True)
+    return Text()

@@ -8,6 +8,7 @@ needs no network. The image starts from Astral's Python image carrying the uv th
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ def store_model(params: Params, model_dir: Path) -> str:
     labels = {"candidate": metrics["chosen"], "task": metrics["task"]}
     metadata = {"commit": metrics["git"]["commit"] or "unknown", "primary_metric": metrics["primary_metric"]}
     with bentoml.models.create(tag, labels=labels, metadata=metadata) as stored:
-        for name in (models.MODEL_FILE, models.META_FILE, records.METRICS_FILE):
+        for name in (models.MODEL_FILE, models.META_FILE, models.SCHEMA_FILE, records.METRICS_FILE):
             shutil.copyfile(model_dir / name, stored.path_of(name))
         # The service loads the model with the types trusted here: params.yaml at this commit.
         serving = {**params.serving.model_dump(mode="json"), "trusted_types": params.train.trusted_types}
@@ -98,10 +99,11 @@ def write_sbom(out: Path) -> Path:
     return out
 
 
-def build(params: Params, model_dir: Path) -> tuple[str, str]:
-    """Store the model and build the bento (source, locked requirements, pinned model tag).
+def build(params: Params, model_dir: Path, champion_bento: Path | None = None) -> tuple[str, str, str | None]:
+    """Store the model and build the bento (source, locked requirements, pinned model tags). With
+    `champion_bento` (serving.champion_release's bento), its model answers and this one is the shadow.
 
-    Returns (bento tag, model tag)."""
+    Returns (bento tag, the answering model's tag, the shadow's tag or None)."""
     import os
 
     with progress.step("Importing BentoML"):
@@ -110,7 +112,13 @@ def build(params: Params, model_dir: Path) -> tuple[str, str]:
     with progress.step("Storing the model in BentoML's model store") as note:
         model_tag = store_model(params, model_dir)
         note["result"] = model_tag
-    os.environ["MODEL_TAG"] = model_tag  # the service module resolves this exact model while building
+    shadow_tag = None
+    if champion_bento is not None:
+        with progress.step(f"Taking the champion from {champion_bento.name}") as note:
+            model_tag, shadow_tag = champion_from(champion_bento), model_tag
+            note["result"] = f"{model_tag} answers; {shadow_tag} is its shadow"
+    # The service module resolves these exact models while building, and the bento keeps them.
+    os.environ["MODEL_TAG"], os.environ["SHADOW_TAG"] = model_tag, shadow_tag or ""
     requirements, image = locked_requirements(), base_image()
     with progress.step("Building the service's bento") as note:
         try:
@@ -121,16 +129,80 @@ def build(params: Params, model_dir: Path) -> tuple[str, str]:
                 include=[f"{PACKAGE}/**/*.py", f"{PACKAGE}/templates/*"],
                 labels={
                     "model": model_tag.replace(":", "."),
-                    "candidate": models.read_info(model_dir).candidate,
+                    "candidate": models.read_info(Path(bentoml.models.get(model_tag).path)).candidate,
+                    **({"shadow": shadow_tag.replace(":", ".")} if shadow_tag else {}),
                 },
                 python={"packages": requirements, "lock_packages": False},
                 docker={"base_image": image},
-                models=[model_tag],
+                models=[model_tag, *([shadow_tag] if shadow_tag else [])],
             )
         except bentoml.exceptions.BentoMLException as err:
             raise ModelError(f"build: bentoml could not build the service: {err}") from None
         note["result"] = str(bento.tag)
-    return str(bento.tag), model_tag
+    return str(bento.tag), model_tag, shadow_tag
+
+
+def download_champion(release: str, repo: str, out: Path, verify: bool) -> Path:
+    """serving.champion_release's bento from that GitHub Release (gh release download), checked
+    against its build-provenance attestation when `verify` (release.yml attests every bento)."""
+    gh = shutil.which("gh")
+    if gh is None:
+        raise ProjectError("fetch-champion: gh (GitHub's CLI) is not on PATH")
+    name = f"{models.BENTO_NAME}.bento"
+    out.mkdir(parents=True, exist_ok=True)
+    commands = [
+        [
+            gh,
+            "release",
+            "download",
+            release,
+            "--repo",
+            repo,
+            "--pattern",
+            name,
+            "--dir",
+            str(out),
+            "--clobber",
+        ]
+    ]
+    if verify:
+        commands.append([gh, "attestation", "verify", str(out / name), "--repo", repo])
+    for command in commands:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip()
+            raise ProjectError(f"fetch-champion: `gh {' '.join(command[1:3])}` for {release} failed: {said}")
+    return out / name
+
+
+def champion_from(bento_file: Path) -> str:
+    """Import a release's bento (its models with it) and return the tag of the model that answers
+    in it, checked to load with its own trusted types and schema; ModelError naming what is wrong."""
+    import bentoml
+
+    if not bento_file.is_file():
+        raise ProjectError(f"build: no champion bento at {bento_file} (serving.champion_release's bento)")
+    from bentoml._internal.bento import Bento  # what bentoml.import_bento reads and then saves
+
+    try:
+        bento = Bento.import_from(str(bento_file.resolve()))
+    except Exception as err:  # fsspec and tarfile raise their own
+        raise ModelError(f"build: {bento_file} is not a bento BentoML can read: {err}") from None
+    try:
+        bento = bentoml.bentos.get(bento.tag)  # imported before (a rebuild on the same machine)
+    except bentoml.exceptions.NotFound:
+        bento = bento.save()  # its models go into the model store with it
+    label = bento.info.labels.get("model", "")
+    tag = ":".join(label.rsplit(".", 1))  # labels hold name.version: ':' is not allowed in them
+    if tag not in {str(m.tag) for m in bento.info.models}:
+        raise ModelError(
+            f"build: {bento_file} does not say which of its models answers (label model={label!r})"
+        )
+    path = Path(bentoml.models.get(tag).path)
+    serving = json.loads((path / models.SERVING_FILE).read_text(encoding="utf-8"))
+    models.load(path, serving.get("trusted_types", []))
+    models.read_schema(path)
+    return tag
 
 
 def export(bento_tag: str, out: Path) -> Path:

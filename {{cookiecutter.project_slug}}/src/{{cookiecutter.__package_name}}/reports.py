@@ -83,6 +83,12 @@ def set_outputs(**values) -> None:
             )
 
 
+def notice(title: str, message: str) -> None:
+    """A notice on the run's page (a workflow command on stdout), when running in GitHub Actions."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(f"::notice title={title}::{message.replace('%', '%25').replace(chr(10), '%0A')}", flush=True)
+
+
 def publish(markdown: str, path: Path | None) -> None:
     """Write a report to `path` and, inside GitHub Actions, append it to the job summary."""
     if path is not None:

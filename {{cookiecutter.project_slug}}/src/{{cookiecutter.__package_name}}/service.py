@@ -6,7 +6,12 @@ merged into one model call (adaptive batching): a scikit-learn pipeline costs ab
 1 row as for 64, so batching is where throughput comes from. A body that is not JSON (415) or is
 larger than MAX_RECORDS records can be (413) is refused before it is read; a bad one (400) before
 BentoML reads it, with at most MAX_ERRORS errors listed. Each refusal is one INFO log line naming
-fields, never values. `/healthz`, `/livez`, `/readyz` and `/metrics` (Prometheus) are BentoML's own.
+fields, never values. `/healthz`, `/livez`, `/readyz` and `/metrics` (Prometheus) are BentoML's own;
+a ready service's `/readyz` says which models it serves. The request contract is the one stored
+with the model (its schema.json), so a champion served from an older release keeps its own.
+
+With SHADOW_TAG set, a second model (shadow.py) predicts every batch beside the champion, into the
+same prediction-log rows, and answers no one; whatever it fails at is counted, never answered.
 
 Run it with `{{ cookiecutter.project_slug }} serve`;
 package it with `{{ cookiecutter.project_slug }} build`.
@@ -34,15 +39,32 @@ import pandas as pd  # noqa: E402
 from bentoml.validators import ContentType  # noqa: E402
 from pydantic import BaseModel, Field, ValidationError  # noqa: E402
 from pydantic_core import from_json  # noqa: E402
+from ruamel.yaml import YAML  # noqa: E402
 
-from . import models, schema  # noqa: E402
+from . import models, shadow  # noqa: E402
 from . import service_metrics as metrics  # noqa: E402
 from .errors import ProjectError  # noqa: E402
 from .models import BENTO_NAME, MODEL_NAME, SERVING_FILE  # noqa: E402
 from .payloads import MAX_RECORDS, Prediction, body_limit, record_model  # noqa: E402
+from .shadow import Shadow, disagreements  # noqa: E402
 
-# Which stored model to serve: `serve` and `build` set the tag they stored; a bento pins it.
-MODEL_TAG = os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
+
+def pinned_by_bento() -> dict[str, str]:
+    """The environment a bento pins (its bento.yaml's envs: the model tags), when this module runs
+    from one. Its image sets them; `bentoml serve <bento>` outside it takes a service's envs from
+    the module as it imports it, which would otherwise find none and serve the latest model."""
+    manifest = Path(__file__).resolve().parents[2] / "bento.yaml"  # <bento>/src/<package>/service.py
+    if not manifest.is_file():
+        return {}
+    envs = YAML(typ="safe").load(manifest.read_text(encoding="utf-8")).get("envs") or []
+    return {env["name"]: str(env["value"]) for env in envs if env.get("value")}
+
+
+# Which stored models to serve: `serve` and `build` set the tags they stored; a bento pins them.
+PINNED = pinned_by_bento()
+MODEL_TAG = os.environ.get("MODEL_TAG") or PINNED.get("MODEL_TAG") or f"{MODEL_NAME}:latest"
+# A stored model that predicts beside it (shadow.py), or none
+SHADOW_TAG = os.environ.get("SHADOW_TAG") or PINNED.get("SHADOW_TAG") or None
 WORKERS = int(os.environ.get("SERVICE_WORKERS", "2"))
 # Requests in flight per worker; more get 429 at once. Each holds at most BODY_LIMIT bytes of body
 # (2.8 MB for the sample schema) while it is read, so 64 bound a worker's bodies to ~180 MB, within
@@ -57,7 +79,7 @@ logger.setLevel(logging.INFO)  # BentoML's server logs only its own loggers at I
 stored = bentoml.models.get(MODEL_TAG)
 info = models.read_info(Path(stored.path))
 FEATURES = info.inputs
-TRAINING = schema.TrainingData.to_schema()
+TRAINING = models.read_schema(Path(stored.path))  # the champion's own contract
 Record = record_model(TRAINING, FEATURES, info.target)
 COLUMNS = list(Record.model_fields)
 Records = Annotated[list[Record], Field(min_length=1, max_length=MAX_RECORDS)]
@@ -68,6 +90,8 @@ VERSION = str(stored.tag)  # every series of service_metrics carries it
 DECISION = models.decision_rule(info)
 VALUES = metrics.value_histogram(info.target_deciles) if not info.classes else None
 metrics.LOG_FAILURES.labels(VERSION)  # served at 0 from the start, so a dashboard can alert on it
+# This worker's models, as /readyz reports them: the shadow's state is set when the worker starts.
+MODELS: dict[str, Any] = {"champion": VERSION, "shadow": None}
 
 
 @bentoml.service(
@@ -81,7 +105,11 @@ metrics.LOG_FAILURES.labels(VERSION)  # served at 0 from the start, so a dashboa
     # 1.7x the throughput at 32 concurrent requests. Remove this line when you export traces.
     tracing={"excluded_urls": ["/predict"]},
     # Baked into the bento's image: the model it was built with, one numeric thread per worker.
-    envs=[{"name": "MODEL_TAG", "value": MODEL_TAG}, {"name": "OMP_NUM_THREADS", "value": "1"}],
+    envs=[
+        {"name": "MODEL_TAG", "value": MODEL_TAG},
+        *([{"name": "SHADOW_TAG", "value": SHADOW_TAG}] if SHADOW_TAG else []),  # "" reads as unset
+        {"name": "OMP_NUM_THREADS", "value": "1"},
+    ],
 )
 class Predictor:
     model_ref = bentoml.models.BentoModel(MODEL_TAG)
@@ -92,7 +120,8 @@ class Predictor:
         self.model, _ = models.load(Path(self.model_ref.path), serving.get("trusted_types", []))
         self.tag = str(self.model_ref.tag)
         self.classes = [str(c) for c in getattr(self.model, "classes_", [])]
-        self.log = prediction_log(serving, info.target)
+        self.log = prediction_log(deployment_settings(serving), info.target)
+        self.shadow = load_shadow(SHADOW_TAG)
         # Everything loaded so far (libraries, model) lives as long as the worker: keep it out of
         # the garbage collector's full passes, which otherwise stall all requests for 0.2-0.5 s.
         gc.freeze()
@@ -102,11 +131,13 @@ class Predictor:
     @bentoml.api(batchable=True, max_batch_size=128, max_latency_ms=10_000)
     def predict(self, records: Records) -> Predictions:
         """Predict each record: the class and class probabilities, or the value; and the model's tag."""
-        frame = pd.DataFrame.from_records([r.__dict__ for r in records], columns=COLUMNS)
+        sent = [r.__dict__ for r in records]
+        frame = pd.DataFrame.from_records(sent, columns=COLUMNS)
         out = models.predict_frame(self.model, frame[FEATURES])
-        ids = self.logged(frame, out) if self.log else [None] * len(frame)
         values = out["prediction"].tolist()
         metrics.count_predictions(VERSION, values, VALUES)
+        beside = out.join(self.shadow_columns(sent, out)) if SHADOW_TAG else out
+        ids = self.logged(frame, beside) if self.log else [None] * len(frame)
         if not self.classes:
             return [
                 Prediction(prediction=v, model=self.tag, prediction_id=i)
@@ -123,6 +154,21 @@ class Predictor:
             )
             for v, p, i in zip(values, probabilities, ids, strict=True)
         ]
+
+    def shadow_columns(self, sent: list[dict], out: pd.DataFrame) -> pd.DataFrame:
+        """The shadow's log columns for this batch: empty where it refused a record, for all of it
+        when it failed to load or raised (counted: the answers go out all the same)."""
+        if self.shadow is None:
+            return pd.DataFrame({shadow.TAG_COLUMN: pd.Series(pd.NA, index=out.index, dtype="string")})
+        try:
+            columns, refused = self.shadow.predict(sent, out.index)
+        except Exception:
+            logger.exception("the shadow %s failed on a batch of %d records", SHADOW_TAG, len(sent))
+            metrics.SHADOW_FAILURES.labels(VERSION, SHADOW_TAG, "batch").inc()
+            return self.shadow.empty(out.index)
+        compared, differ = disagreements(out["prediction"], columns[f"{shadow.PREFIX}prediction"], info)
+        metrics.count_shadow(VERSION, str(SHADOW_TAG), compared, differ, refused)
+        return columns
 
     def logged(self, frame: pd.DataFrame, out: pd.DataFrame) -> list[str]:
         """The log rows' ids; a failed write is counted, and fails the batch (no answer unlogged)."""
@@ -315,14 +361,65 @@ def place(loc: list) -> str:
     return "/".join(map(str, loc)).encode("unicode_escape").decode("ascii") or "body"
 
 
-FIELDS = frozenset(COLUMNS)
-BODY_LIMIT, TOO_LARGE = body_limit(TRAINING, info.target)
-API_INPUTS = {api.route: api.input_spec for api in Predictor.apis.values()}
-# BentoML runs service middleware inside its own (metrics, access log, timeout), the first added
-# outermost: refusals are counted in /metrics and access-logged like any answer; the probes and
-# /metrics are not API routes.
-Predictor.add_asgi_middleware(BodyLimit, paths=set(API_INPUTS), limit=BODY_LIMIT, message=TOO_LARGE)
-Predictor.add_asgi_middleware(ValidBodies, inputs=API_INPUTS, fields=FIELDS)
+def load_shadow(tag: str | None) -> Shadow | None:
+    """The shadow named by SHADOW_TAG; None when there is none or it failed to load, which is said
+    in the log and /readyz and counted: the champion serves all the same."""
+    if not tag:
+        return None
+    try:
+        loaded = Shadow.load(Path(bentoml.models.get(tag).path), tag)
+    except Exception as problem:
+        logger.exception("the shadow %s failed to load; serving the champion %s alone", tag, VERSION)
+        metrics.SHADOW_FAILURES.labels(VERSION, tag, "load").inc()
+        MODELS["shadow"] = {"tag": tag, "loaded": False, "error": f"{type(problem).__name__}: {problem}"}
+        return None
+    MODELS["shadow"] = {"tag": tag, "loaded": True}
+    metrics.SHADOW_FAILURES.labels(VERSION, tag, "batch")  # served at 0 from the start
+    return loaded
+
+
+def deployment_settings(champion: dict) -> dict:
+    """The settings stored with the model built at this commit (the shadow's when there is one:
+    a champion from an older release carries its release's)."""
+    if not SHADOW_TAG:
+        return champion
+    try:
+        path = Path(bentoml.models.get(SHADOW_TAG).path_of(SERVING_FILE))
+        return json.loads(path.read_text(encoding="utf-8"))
+    except Exception:  # the shadow's loading says what is wrong with it
+        return champion
+
+
+class ReadyDetails:
+    """A ready service's /readyz answers which models this worker serves, as JSON, e.g.
+    {"champion": "...", "shadow": {"tag": "...", "loaded": false, "error": "..."}}: a shadow that
+    failed to load leaves the service ready, and says so here. Other answers pass unchanged."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/readyz":
+            return await self.app(scope, receive, send)
+        started: dict = {}
+
+        async def detailed(message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+                if message["status"] != 200:
+                    await send(message)
+                return
+            if started["status"] != 200:
+                return await send(message)
+            if started.get("answered"):
+                return
+            started["answered"] = True
+            body = json.dumps(MODELS).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, detailed)
 
 
 def prediction_log(settings: dict, target: str):
@@ -339,3 +436,14 @@ def prediction_log(settings: dict, target: str):
             "(the database URL for the prediction log)"
         )
     return PredictionLog(url, logging["table"], target)
+
+
+FIELDS = frozenset(COLUMNS)
+BODY_LIMIT, TOO_LARGE = body_limit(TRAINING, info.target)
+API_INPUTS = {api.route: api.input_spec for api in Predictor.apis.values()}
+# BentoML runs service middleware inside its own (metrics, access log, timeout), the first added
+# outermost: refusals are counted in /metrics and access-logged like any answer; the probes and
+# /metrics are not API routes.
+Predictor.add_asgi_middleware(BodyLimit, paths=set(API_INPUTS), limit=BODY_LIMIT, message=TOO_LARGE)
+Predictor.add_asgi_middleware(ValidBodies, inputs=API_INPUTS, fields=FIELDS)
+Predictor.add_asgi_middleware(ReadyDetails)

@@ -30,6 +30,22 @@ REFUSALS = Counter(
 LOG_FAILURES = Counter(
     "model_prediction_log_failures", "Batches whose prediction-log write failed", ["model_version"]
 )
+SHADOW = ["model_version", "shadow_version"]
+SHADOW_FAILURES = Counter(
+    "model_shadow_failures",
+    "What the shadow failed at: load (once per worker), batch (a batch it raised on), "
+    "record (a record its own schema refuses)",
+    [*SHADOW, "stage"],
+)
+SHADOW_COMPARED = Counter(
+    "model_shadow_compared", "Records both the champion and the shadow predicted", SHADOW
+)
+SHADOW_DISAGREEMENTS = Counter(
+    "model_shadow_disagreements",
+    "Records on which the shadow disagrees: another class, or a value further apart than a tenth "
+    "of the training target's 10%-90% range",
+    SHADOW,
+)
 
 
 def value_histogram(buckets: Iterable[float]) -> Histogram:
@@ -47,6 +63,13 @@ def count_predictions(version: str, values: list, histogram: Histogram | None) -
         return
     for label in set(values):
         PREDICTIONS.labels(version, str(label)).inc(values.count(label))
+
+
+def count_shadow(version: str, shadow: str, compared: int, differ: int, refused: int) -> None:
+    SHADOW_COMPARED.labels(version, shadow).inc(compared)
+    SHADOW_DISAGREEMENTS.labels(version, shadow).inc(differ)
+    if refused:
+        SHADOW_FAILURES.labels(version, shadow, "record").inc(refused)
 
 
 def count_refusal(version: str, status: int, errors: list[dict], fields: frozenset[str]) -> None:

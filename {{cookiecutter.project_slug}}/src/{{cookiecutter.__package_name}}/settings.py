@@ -223,6 +223,12 @@ class Serving(Strict):
     """The BentoML service (service.py); `build` stores these settings with the model."""
 
     log_predictions: PredictionLogging | None = Field(description="null: predictions are not logged")
+    champion_release: str | None = Field(
+        default=None,
+        pattern=r"^model-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{7}$",
+        description="a release's tag (model-YYYY-MM-DD-abc1234): its model answers, and this commit's "
+        "model predicts beside it as the shadow (release.yml); null: this commit's model answers",
+    )
 
 
 class Params(Strict):

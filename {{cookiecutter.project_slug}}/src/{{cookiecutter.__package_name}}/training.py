@@ -238,7 +238,15 @@ def train(params: Params, out_dir: Path) -> dict:
         target_deciles=deciles(y_train) if params.task == "regression" else [],
     )
     trained_rows = frame.index.isin(parts.train.index)
-    models.save(model, info, metrics, trained_rows, out_dir, params.train.trusted_types)
+    models.save(
+        model,
+        info,
+        metrics,
+        trained_rows,
+        out_dir,
+        params.train.trusted_types,
+        schema.TrainingData.to_schema(),
+    )
     return metrics
 
 
