@@ -6,6 +6,7 @@ each `gh` call as a workflow step makes it, on a throw-away git repository and f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -372,6 +373,224 @@ def test_release_create_needs_its_assets_and_a_new_tag(github, tmp_path):
     assert (
         again.returncode == 1 and "a release with the same tag name already exists: model-1" in again.stderr
     )
+
+
+NO_REPOSITORY = "Could not resolve to a Repository with the name '{}'."
+
+
+def release_with_assets(github: FakeGitHub, tmp_path: Path, tag: str = "model-1", *flags: str) -> None:
+    (tmp_path / "model.bento").write_text("bento\n")
+    (tmp_path / "MODEL_CARD.md").write_text("# Model card\n")
+    assets = (str(tmp_path / "model.bento"), str(tmp_path / "MODEL_CARD.md"))
+    assert gh(github, "release", "create", tag, "--notes", "", *flags, *assets).returncode == 0
+
+
+def test_release_download_copies_the_matching_assets_into_a_new_folder(github, tmp_path):
+    release_with_assets(github, tmp_path)
+    out = tmp_path / "fetched" / "champion"
+    download = ("release", "download", "model-1", "--repo", REPO, "--pattern", "*.bento", "--dir", str(out))
+
+    done = gh(github, *download)
+
+    assert done.returncode == 0 and done.stdout == done.stderr == ""  # gh is silent off a terminal
+    assert sorted(p.name for p in out.iterdir()) == ["model.bento"]
+    assert (out / "model.bento").read_text() == "bento\n"
+    # Go's filepath.Match, not fnmatch: `[^m]` is the negation, `[!x]` a class of `!` and `x`
+    negated = gh(github, "release", "download", "model-1", "-p", "[^m]*", "-D", str(tmp_path / "neg"))
+    assert negated.returncode == 0 and [p.name for p in (tmp_path / "neg").iterdir()] == ["MODEL_CARD.md"]
+    bang = gh(github, "release", "download", "model-1", "-p", "[!x]*", "-D", str(tmp_path / "bang"))
+    assert bang.returncode == 1 and bang.stderr == "no assets match the file pattern\n"
+
+
+def test_release_download_refuses_an_existing_file_unless_told(github, tmp_path):
+    release_with_assets(github, tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model.bento").write_text("older\n")
+    download = ("release", "download", "model-1", "-p", "*.bento", "-p", "*.md", "--dir", str(out))
+
+    refused = gh(github, *download)
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"{out / 'model.bento'} already exists (use `--clobber` to overwrite file or `--skip-existing` "
+        "to skip file)\n"
+    )
+    assert (out / "model.bento").read_text() == "older\n"
+    assert (out / "MODEL_CARD.md").read_text() == "# Model card\n"  # the other asset is downloaded
+    skipped = gh(github, *download, "--skip-existing")
+    assert skipped.returncode == 0 and (out / "model.bento").read_text() == "older\n"
+    clobbered = gh(github, *download, "--clobber")
+    assert clobbered.returncode == 0 and (out / "model.bento").read_text() == "bento\n"
+    both = gh(github, *download, "--clobber", "--skip-existing")
+    assert both.returncode == 1
+    assert both.stderr.startswith("specify only one of `--clobber` or `--skip-existing`\n\nUsage:  ")
+
+
+def test_release_download_of_a_missing_release_or_asset_fails_as_gh_does(github, tmp_path):
+    release_with_assets(github, tmp_path)
+    missing = gh(github, "release", "download", "model-2", "-p", "*.bento", "--dir", str(tmp_path / "x"))
+    assert missing.returncode == 1 and missing.stderr == "release not found\n"
+    nothing = gh(github, "release", "download", "model-1", "-p", "*.whl", "--dir", str(tmp_path / "x"))
+    assert nothing.returncode == 1 and nothing.stderr == "no assets match the file pattern\n"
+    assert not (tmp_path / "x").exists()
+    other = gh(github, "release", "download", "model-1", "--repo", "someone/else", "-p", "*")
+    assert other.returncode == 1
+    assert other.stderr == f"GraphQL: {NO_REPOSITORY.format('someone/else')} (repository)\n"
+
+
+def test_release_download_without_a_tag_needs_a_pattern_and_takes_the_latest_release(github, tmp_path):
+    no_pattern = gh(github, "release", "download", "--dir", str(tmp_path / "x"))
+    assert no_pattern.returncode == 1
+    assert no_pattern.stderr == (
+        "`--pattern` or `--archive` is required when downloading the latest release\n\n"
+        "Usage:  gh release download [<tag>] [flags]\n"
+    )
+    assert gh(github, "release", "download", "-p", "*").stderr == "release not found\n"  # no release yet
+    (tmp_path / "one").mkdir()
+    release_with_assets(github, tmp_path / "one", "model-1")
+    (tmp_path / "two").mkdir()
+    (tmp_path / "two" / "model.bento").write_text("newer\n")
+    assets = [str(tmp_path / "two" / "model.bento")]
+    assert gh(github, "release", "create", "model-2", "--notes", "", *assets).returncode == 0
+    assert gh(github, "release", "create", "model-3", "--notes", "", "--prerelease", *assets).returncode == 0
+
+    latest = gh(github, "release", "download", "-p", "*.bento", "--dir", str(tmp_path / "latest"))
+
+    assert latest.returncode == 0 and (tmp_path / "latest" / "model.bento").read_text() == "newer\n"
+    archive = gh(github, "release", "download", "model-1", "--archive", "zip")
+    assert archive.returncode == 1 and "`--archive` is not replayed" in archive.stderr
+
+
+# ---- gh attestation verify, against what the attest stub stored ----------------------------------
+ATTEST_WORKFLOW = {
+    "name": "Release",
+    "on": {"push": None},
+    "jobs": {
+        "bento": {"runs-on": "ubuntu-latest", "permissions": {"id-token": "write", "attestations": "write"}}
+    },
+}
+SIGNER = ".github/workflows/release.yml@refs/heads/main"
+NOT_FOUND = "HTTP 404: Not Found"
+PUBLIC_GOOD_FAILED = '\nError: verifying with issuer "sigstore.dev"\n'
+
+
+@pytest.fixture
+def attested(repo, github, tmp_path) -> Path:
+    """repo/dist/model.bento with a build-provenance attestation made by release.yml on main."""
+    (repo / "dist").mkdir()
+    (repo / "dist" / "model.bento").write_text("bento\n")
+    workflows = repo / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "release.yml").write_text(yaml.safe_dump(ATTEST_WORKFLOW))
+    (tmp_path / "event.json").write_text(json.dumps({"repository": {"visibility": "public"}}))
+    (tmp_path / "runner").mkdir()
+    done, _ = stub(
+        "actions/attest",
+        {"subject-path": "dist/model.bento"},
+        repo,
+        github,
+        ACT_WORKFLOW_FILE=str(workflows / "release.yml"),
+        GITHUB_JOB="bento",
+        GITHUB_EVENT_PATH=str(tmp_path / "event.json"),
+        GITHUB_REF="refs/heads/main",
+        GITHUB_SHA="abc123",
+        RUNNER_TEMP=str(tmp_path / "runner"),
+    )
+    assert done.returncode == 0, done.stdout
+    return repo / "dist" / "model.bento"
+
+
+def test_attestation_verify_passes_for_an_attested_file_of_the_repository(attested, github):
+    digest = hashlib.sha256(attested.read_bytes()).hexdigest()
+
+    quiet = gh(github, "attestation", "verify", str(attested), "--repo", REPO)
+    shown = gh(github, "attestation", "verify", str(attested), "-R", REPO, GH_FORCE_TTY="200", NO_COLOR="1")
+
+    assert quiet.returncode == 0 and quiet.stdout == quiet.stderr == ""  # gh logs only to a terminal
+    assert shown.returncode == 0
+    assert shown.stderr == (
+        f"Loaded digest sha256:{digest} for file://{attested}\n"
+        "Loaded 1 attestation from GitHub API\n"
+        "✓ Verification succeeded!\n\n"
+        f"sha256:{digest} was attested by:\n"
+    )
+    assert shown.stdout == (
+        "REPO              PREDICATE_TYPE                  WORKFLOW\n"
+        f"{REPO}  https://slsa.dev/provenance/v1  {SIGNER}\n"
+    )
+    signer = f"{REPO}/.github/workflows/release.yml"
+    pinned = gh(github, "attestation", "verify", str(attested), "-R", REPO, "--signer-workflow", signer)
+    assert pinned.returncode == 0, pinned.stderr
+
+
+def test_attestation_verify_fails_without_an_attestation_for_the_digest_in_the_repository(
+    attested, github, tmp_path
+):
+    (tmp_path / "other.bento").write_text("not attested\n")
+    digest = hashlib.sha256(b"not attested\n").hexdigest()
+    url = f"https://api.github.com/repos/{REPO}/attestations/sha256:{digest}?per_page=30"
+
+    unknown = gh(github, "attestation", "verify", str(tmp_path / "other.bento"), "--repo", REPO)
+
+    assert unknown.returncode == 1
+    assert unknown.stderr == f"\nError: failed to fetch attestations from {REPO}: {NOT_FOUND} ({url})\n"
+    elsewhere = gh(github, "attestation", "verify", str(attested), "--repo", "someone/else")
+    assert elsewhere.returncode == 1
+    assert "failed to fetch attestations from someone/else: HTTP 404: Not Found" in elsewhere.stderr
+    shown = gh(github, "attestation", "verify", str(tmp_path / "other.bento"), "-R", REPO,
+               GH_FORCE_TTY="1", NO_COLOR="1")  # fmt: skip
+    assert shown.stderr.startswith(
+        f"Loaded digest sha256:{digest} for file://{tmp_path / 'other.bento'}\n"
+        "✗ Loading attestations from GitHub API failed\n\nError: failed to fetch attestations"
+    )
+    missing = gh(github, "attestation", "verify", str(tmp_path / "nope.bento"), "--repo", REPO)
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        "\nError: failed to get open local artifact: "
+        f"open {tmp_path / 'nope.bento'}: no such file or directory\n"
+    )
+
+
+def test_attestation_verify_checks_the_signer_and_the_sigstore_instance(attested, github):
+    verify = ("attestation", "verify", str(attested), "--repo", REPO)
+
+    other_workflow = gh(github, *verify, "--signer-workflow", f"{REPO}/.github/workflows/ci.yml")
+    no_public_good = gh(github, *verify, "--no-public-good")
+    wrong_issuer = gh(github, *verify, "--cert-oidc-issuer", "https://token.actions.example.com")
+
+    assert other_workflow.returncode == 1 and other_workflow.stderr == PUBLIC_GOOD_FAILED
+    assert no_public_good.returncode == 1 and no_public_good.stderr == PUBLIC_GOOD_FAILED
+    assert wrong_issuer.returncode == 1
+    assert wrong_issuer.stderr == (
+        "\nError: expected Issuer to be https://token.actions.example.com, got "
+        "https://token.actions.githubusercontent.com\n"
+    )
+    both = gh(github, *verify, "--signer-workflow", "x", "--cert-identity", "y")
+    assert both.returncode == 1 and both.stderr == (
+        "if any flags in the group [cert-identity cert-identity-regex signer-repo signer-workflow] are set "
+        "none of the others can be; [cert-identity signer-workflow] were all set\n"
+    )
+    # v2.60.0 returns a nil error when --predicate-type filters every attestation out: exit 0
+    sbom_only = gh(github, *verify, "--predicate-type", "https://spdx.dev/Document/v2.3")
+    assert sbom_only.returncode == 0 and sbom_only.stderr == ""
+
+
+def test_attestation_verify_needs_a_file_and_a_repository_and_refuses_the_rest(github, tmp_path):
+    no_repo = gh(github, "attestation", "verify", str(tmp_path / "a.bento"))
+    assert no_repo.returncode == 1
+    assert no_repo.stderr == "at least one of the flags in the group [owner repo] is required\n"
+    no_file = gh(github, "attestation", "verify", "--repo", REPO)
+    assert no_file.returncode == 1 and no_file.stderr.startswith(
+        "must specify file path or container image URI, as well as one of --owner or --repo\n\n"
+        "Usage:  gh attestation verify [<file-path> | oci://<image-uri>] [--owner | --repo] [flags]\n"
+    )
+    bad_repo = gh(github, "attestation", "verify", "a.bento", "--repo", "acme")
+    assert bad_repo.returncode == 1 and bad_repo.stderr == "invalid value provided for repo: acme\n"
+    owner = gh(github, "attestation", "verify", "a.bento", "--owner", "acme")
+    assert owner.returncode == 1 and "`--owner` is not replayed" in owner.stderr
+    image = gh(github, "attestation", "verify", "oci://ghcr.io/acme/churn-model@sha256:00", "--repo", REPO)
+    assert image.returncode == 1 and "(oci://) is not replayed" in image.stderr
 
 
 @pytest.mark.parametrize(

@@ -834,7 +834,8 @@ def attest(i: Inputs) -> None:
         repo = state["repo"]
         signer = "public-good" if visibility == "public" else "github"  # the Sigstore instance
         record = {"id": attestation_id, "run": run_id(), "job": os.environ.get("GITHUB_JOB", "")}
-        record.update(sigstore=signer, registry=image, bundle=bundle, **statement)
+        record.update(sigstore=signer, registry=image, bundle=bundle, certificate=signing_identity(repo))
+        record.update(statement)
         state.setdefault("attestations", []).append(record)
     bundle_path.write_text(json.dumps(bundle) + "\n")
     with open(Path(os.environ["RUNNER_TEMP"]) / "created_attestation_paths.txt", "a") as paths:
@@ -849,6 +850,21 @@ def attest(i: Inputs) -> None:
     if show_summary and os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a") as summary:
             summary.write(f'### Attestation Created\n\n- <a href="{url}">{url}</a>\n')
+
+
+def signing_identity(repo: str) -> dict:
+    """What the Fulcio certificate says of the signer (from the job's OIDC token; `gh attestation
+    verify` checks it): the SAN and build signer are the workflow the job runs at the run's ref (the
+    token's job_workflow_ref), the source repository and owner its repository's, the issuer Actions'."""
+    server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+    workflow = f"{server}/{repo}/{running_job()[0]}@{os.environ.get('GITHUB_REF', '')}"
+    return {
+        "subjectAlternativeName": workflow,
+        "buildSignerURI": workflow,
+        "sourceRepositoryURI": f"{server}/{repo}",
+        "sourceRepositoryOwnerURI": f"{server}/{repo.split('/')[0]}",
+        "issuer": "https://token.actions.githubusercontent.com",
+    }
 
 
 def attestation_subjects(i: Inputs, downcase: bool) -> list[dict]:
