@@ -171,7 +171,7 @@ def test_without_shadow_predictions_there_is_no_comparison(params, info):
 def test_the_section_shows_the_reviews_table_delta_plot_and_curves(params, info):
     found = online.compare(params, live_log(info, 2000, 1.2, 0.6), info, "logged_at")
     section = online.render(found)
-    assert section.startswith("## 🚀 Shadow on live traffic: better\n")
+    assert section.startswith("## ✅ Shadow on live traffic: better\n")
     assert found["sentence"] in section
     assert f"Champion (answering): `{CHAMPION}` · shadow: `{SHADOW}`" in section
     label = evaluation.metric_label(params.train.primary_metric)
@@ -250,6 +250,6 @@ def test_monitor_compares_the_shadow_in_a_prediction_log(own_project, trained, i
     assert "shadow=better" in outputs.read_text().splitlines()
     summary = (out / "summary.md").read_text()
     assert summary.splitlines()[0].endswith("; shadow: better.")
-    assert "## 🚀 Shadow on live traffic: better" in summary
+    assert "## ✅ Shadow on live traffic: better" in summary
     assert json.loads((out / "drift.json").read_text())["online"]["verdict"] == "better"
     assert (out / "promote" / "params.yaml").is_file() and (out / "promote-pr.md").is_file()

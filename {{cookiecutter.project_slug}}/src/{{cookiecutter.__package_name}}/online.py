@@ -29,7 +29,7 @@ from .settings import Params
 from .shadow import PREFIX, TAG_COLUMN
 
 TOO_FEW: Final = "too few labels"
-ICONS = {comparison.BETTER: "🚀", comparison.SAME: "⚖️", comparison.WORSE: "🛑", TOO_FEW: "⏸️"}
+ICONS = {comparison.BETTER: "✅", comparison.SAME: "➖", comparison.WORSE: "❌", TOO_FEW: "⏸️"}  # the review's
 OUTPUT_KEYS = {**comparison.OUTPUT_KEYS, TOO_FEW: "too-few"}
 LEGEND = "Grey line: champion (answering) · blue line: shadow"
 

@@ -166,7 +166,10 @@ def download_champion(release: str, repo: str, out: Path, verify: bool) -> Path:
         ]
     ]
     if verify:
-        commands.append([gh, "attestation", "verify", str(out / name), "--repo", repo])
+        workflow = f"{repo}/.github/workflows/release.yml"  # attested by this repository's release job
+        commands.append(
+            [gh, "attestation", "verify", str(out / name), "--repo", repo, "--signer-workflow", workflow]
+        )
     for command in commands:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
