@@ -191,6 +191,37 @@ engine = sqlalchemy.create_engine(os.environ["PREDICTIONS_DATABASE_URL"])
 outcomes.to_sql("outcomes", engine, index=False, if_exists="replace")
 print(json.dumps(ids))
 """
+SHADOW_COLUMNS = """
+import json, os, pandas as pd, sqlalchemy
+from my_ml_project.prediction_log import PredictionLog
+url = os.environ["PREDICTIONS_DATABASE_URL"]
+rows = pd.read_csv("data/later/bank-marketing.csv").head(6).drop(columns="y")
+answers = pd.DataFrame({"prediction": ["no", "yes"], "proba_yes": [0.1, 0.9]})
+PredictionLog(url, "shadow_log", "y").write(rows.iloc[0:2], answers, "model:1")  # before the shadow
+empty = pd.array([pd.NA] * 2, dtype="string")
+failed = answers.assign(shadow_model_version=empty, shadow_prediction=empty, shadow_proba_yes=float("nan"))
+PredictionLog(url, "shadow_log", "y").write(rows.iloc[2:4], failed, "model:1")  # its first batch failed
+worked = answers.assign(shadow_model_version="model:2", shadow_prediction="yes", shadow_proba_yes=[0.6, 0.7])
+PredictionLog(url, "shadow_log", "y").write(rows.iloc[4:6], worked, "model:1")  # another worker's
+engine = sqlalchemy.create_engine(url)
+logged = pd.read_sql("SELECT shadow_prediction, shadow_proba_yes FROM shadow_log ORDER BY logged_at", engine)
+types = {c["name"]: str(c["type"]) for c in sqlalchemy.inspect(engine).get_columns("shadow_log")}
+print(json.dumps({"predictions": logged["shadow_prediction"].tolist(), "types": types}))
+"""
+
+
+def test_a_prediction_log_on_postgresql_gains_the_shadows_columns(installed, postgres_url):
+    """A table logged before a shadow was deployed gets the shadow's columns (ALTER TABLE), typed as
+    pandas would create them, even when the shadow's first batch failed and left them empty."""
+    project, task = installed
+    if task != "classification":
+        pytest.skip("one task is enough for the database path")
+    found = json.loads(python(project, SHADOW_COLUMNS, PREDICTIONS_DATABASE_URL=postgres_url).stdout)
+    assert found["predictions"] == [None, None, None, None, "yes", "yes"]
+    assert found["types"]["shadow_prediction"] == "TEXT" and found["types"]["shadow_model_version"] == "TEXT"
+    assert found["types"]["shadow_proba_yes"] == "DOUBLE PRECISION"
+
+
 READ_BACK = """
 import json, os, pandas as pd, sqlalchemy
 from my_ml_project import errors, settings, sources
