@@ -162,6 +162,7 @@ async def load(port: int, bodies: list[bytes], concurrency: int, warmup: float, 
         "p99_ms": 1000 * quantile(latencies, 0.99),
         "errors": sum(status != 200 for _, status in done),
         "requests_total": len(log),
+        "errors_total": sum(status != 200 for _, _, status in log),  # the warm-up's included
         "loadgen_cpu": cpu / wall,
     }
 
@@ -324,6 +325,20 @@ def prepare(project: Path, prefix: str) -> tuple[Path, object, Path, str]:
     return work, params, model_dir, release.store_model(params, model_dir)
 
 
+def request_bodies(params, model, info, work: Path) -> tuple[object, Path, list[dict], object]:
+    """500 distinct real rows of the training data (a frame of the model's features), each as a
+    one-record body (a line of work/bodies.jsonl), and the first 20 as records with their in-process
+    predictions (for `check`). Returns (rows, bodies file, those records, their predictions)."""
+    data, models = (importlib.import_module(f"{PACKAGE}.{m}") for m in ("data", "models"))
+    features = info.numeric + info.categorical
+    table = data.load_training_data(params)
+    rows = table[features].sample(n=500, random_state=0).reset_index(drop=True)
+    records = json.loads(rows.to_json(orient="records"))
+    bodies = work / "bodies.jsonl"
+    bodies.write_text("\n".join(json.dumps({"records": [r]}, separators=(",", ":")) for r in records))
+    return rows, bodies, records[:20], models.predict_frame(model, rows.head(20))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", default=".", help="a baked project")
@@ -343,18 +358,12 @@ def main() -> None:
     project = Path(args.project).resolve()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # the ceiling: one thread, like each service worker
     work, params, model_dir, tag = prepare(project, "bench-serving-")
-    data, models = (importlib.import_module(f"{PACKAGE}.{m}") for m in ("data", "models"))
+    models = importlib.import_module(f"{PACKAGE}.models")
     import bentoml
 
     stored_path = bentoml.models.get(tag).path
     model, info = models.load(model_dir, [])
-    features = info.numeric + info.categorical
-    table = data.load_training_data(params)
-    rows = table[features].sample(n=500, random_state=0).reset_index(drop=True)
-    records = json.loads(rows.to_json(orient="records"))
-    bodies = work / "bodies.jsonl"
-    bodies.write_text("\n".join(json.dumps({"records": [r]}, separators=(",", ":")) for r in records))
-    sample, expected = records[:20], models.predict_frame(model, rows.head(20))
+    rows, bodies, sample, expected = request_bodies(params, model, info, work)
 
     print(f"Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
     print(f"Model: {tag} ({info.candidate}); {args.warmup:g} s warm-up + {args.seconds:g} s per load\n")

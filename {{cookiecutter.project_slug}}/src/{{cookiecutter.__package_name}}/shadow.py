@@ -52,15 +52,20 @@ class Shadow:
                 accepted[position] = self.record.model_validate(record).__dict__
             except ValidationError:
                 continue
+        if not accepted:
+            return self.empty(index), len(records)
+        frame = pd.DataFrame.from_records(list(accepted.values()), columns=list(self.record.model_fields))
+        out = models.predict_frame(self.model, frame[self.info.inputs])
+        out.columns = [PREFIX + name for name in out.columns]
+        if len(accepted) == len(records):  # the usual batch: no empty columns to fill (a third of its time)
+            out.index = index
+            out.insert(0, TAG_COLUMN, self.tag)
+            return out, 0
         columns = self.empty(index)
-        if accepted:
-            frame = pd.DataFrame.from_records(list(accepted.values()), columns=list(self.record.model_fields))
-            out = models.predict_frame(self.model, frame[self.info.inputs])
-            out.columns = [PREFIX + name for name in out.columns]
-            rows = index[list(accepted)]
-            for name in out.columns:
-                columns.loc[rows, name] = out[name].to_numpy()
-            columns.loc[rows, TAG_COLUMN] = self.tag
+        rows = index[list(accepted)]
+        for name in out.columns:
+            columns.loc[rows, name] = out[name].to_numpy()
+        columns.loc[rows, TAG_COLUMN] = self.tag
         return columns, len(records) - len(accepted)
 
     def empty(self, index: pd.Index) -> pd.DataFrame:
