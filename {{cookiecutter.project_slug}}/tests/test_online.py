@@ -253,3 +253,22 @@ def test_monitor_compares_the_shadow_in_a_prediction_log(own_project, trained, i
     assert "## ✅ Shadow on live traffic: better" in summary
     assert json.loads((out / "drift.json").read_text())["online"]["verdict"] == "better"
     assert (out / "promote" / "params.yaml").is_file() and (out / "promote-pr.md").is_file()
+
+
+def test_a_log_without_the_columns_main_models_classes_need_is_not_comparable(
+    params, info, deployed, tmp_path
+):
+    """Fails closed: a champion or shadow whose classes differ from main's model's leaves the log
+    without some probability column; nothing is judged, promoted or reported worse, and it says why."""
+    if not info.classes:
+        pytest.skip("classes only")
+    log = live_log(info, 2000, 1.2, 0.6).drop(columns=[f"{online.PREFIX}proba_{info.classes[0]}"])
+    found = online.compare(params, log, info, "logged_at")
+    assert found["verdict"] == comparison.NOT_COMPARABLE and found["metrics"] == []
+    assert found["sentence"].startswith(
+        f"Not comparable: the prediction log has no {online.PREFIX}proba_{info.classes[0]} column(s)"
+    )
+    assert found["rows"]["unusable"] == 2000
+    assert online.render(found).startswith("## ⚠️ Shadow on live traffic: not comparable\n")
+    assert online.hand_over(found, deployed, tmp_path / "out") == ""
+    assert not (tmp_path / "out").exists()

@@ -365,3 +365,12 @@ def test_the_model_card_of_a_shadow_release_says_so(project, trained, tmp_path):
     card = out.read_text()
     assert "**Serving:** as a shadow. The release `model-2026-12-01-abc1234`'s model answers" in card
     assert "A pull request setting `champion_release: null` promotes it." in card
+
+
+def test_serve_with_a_shadow_folder_that_is_no_model_says_train_first(store, project, trained, tmp_path):
+    result = invoke("serve", "--params", project, "--model", trained, "--shadow", tmp_path / "nothing")
+    assert result.exit_code == 1
+    assert (
+        f"{tmp_path / 'nothing'}: not a model folder" in result.output
+        and "run `train` first" in result.output
+    )

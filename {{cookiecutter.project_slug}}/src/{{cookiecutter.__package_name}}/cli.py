@@ -358,7 +358,7 @@ def shadow_outcome(found: dict, params_path: Path, out: Path) -> None:
     from .reports import notice, set_outputs
 
     click.echo(f"Shadow on live traffic: {found['verdict']}. {found['sentence']}")
-    if found["verdict"] in {online.TOO_FEW, online.comparison.SAME}:
+    if found["verdict"] in {online.TOO_FEW, online.comparison.SAME, online.comparison.NOT_COMPARABLE}:
         notice("Shadow on live traffic", found["sentence"])
     handed = online.hand_over(found, params_path, out)
     promote = (out / online.PROMOTION_DIR / "params.yaml").is_file()

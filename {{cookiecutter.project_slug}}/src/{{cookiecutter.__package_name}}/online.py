@@ -24,12 +24,19 @@ import pandas as pd
 from . import bootstrap, charts, comparison, evaluation, quality, reports
 from .errors import ProjectError
 from .evaluation import proba_columns
+from .pr_comment import number
 from .records import MetricDiff, ModelInfo
 from .settings import Params
 from .shadow import PREFIX, TAG_COLUMN
 
 TOO_FEW: Final = "too few labels"
-ICONS = {comparison.BETTER: "✅", comparison.SAME: "➖", comparison.WORSE: "❌", TOO_FEW: "⏸️"}  # the review's
+ICONS = {
+    comparison.BETTER: "✅",
+    comparison.SAME: "➖",
+    comparison.WORSE: "❌",
+    TOO_FEW: "⏸️",
+    comparison.NOT_COMPARABLE: "⚠️",
+}  # the review's
 OUTPUT_KEYS = {**comparison.OUTPUT_KEYS, TOO_FEW: "too-few"}
 LEGEND = "Grey line: champion (answering) · blue line: shadow"
 
@@ -41,7 +48,12 @@ def compare(params: Params, rows: pd.DataFrame, info: ModelInfo, time_column: st
         return None
     pair = latest_pair(rows, time_column)
     ours = rows[(rows["model_version"] == pair[0]) & (rows[TAG_COLUMN] == pair[1])]
-    y, champion, shadow, unusable = paired_rows(ours, info)
+    missing = [c for c in logged_columns(info) if c not in ours.columns]
+    if missing:  # nothing can be paired: every labelled row is unusable
+        labelled = int(ours[info.target].notna().sum()) if info.target in ours.columns else 0
+        y, champion, shadow, unusable = pd.Series(dtype=object), pd.DataFrame(), pd.DataFrame(), labelled
+    else:
+        y, champion, shadow, unusable = paired_rows(ours, info)
     names = [params.train.primary_metric, *(m for m in params.metrics if m != params.train.primary_metric)]
     gate = params.gate
     record: dict[str, Any] = {
@@ -64,8 +76,11 @@ def compare(params: Params, rows: pd.DataFrame, info: ModelInfo, time_column: st
         "charts": [],
         "verdict": TOO_FEW,
         "needed": max(0, gate.min_rows - len(y)),
+        "missing_columns": missing,
     }
-    if len(y) >= 2:
+    if missing:  # fails closed: no verdict, so nothing is promoted or reported worse
+        record["verdict"], record["needed"] = comparison.NOT_COMPARABLE, None
+    elif len(y) >= 2:
         diffs = paired(params, names, y, champion, shadow, info)
         before = diffs[0]["champion"]
         allowed = None if before is None else gate.allowed_loss(before)
@@ -89,6 +104,13 @@ def latest_pair(rows: pd.DataFrame, time_column: str) -> tuple[str, str]:
     shadowed = rows[rows[TAG_COLUMN].notna()]
     newest = shadowed.iloc[int(np.argmax(pd.to_datetime(shadowed[time_column], utc=True).to_numpy()))]
     return str(newest["model_version"]), str(newest[TAG_COLUMN])
+
+
+def logged_columns(info: ModelInfo) -> list[str]:
+    """The log columns the comparison reads: both models' predictions (and probabilities of each of
+    main's model's classes)."""
+    columns = ["prediction", *(proba_columns(info.classes) if info.classes else [])]
+    return [*columns, *(PREFIX + c for c in columns)]
 
 
 def paired_rows(rows: pd.DataFrame, info: ModelInfo) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame, int]:
@@ -180,6 +202,11 @@ def windows(
 
 def sentence(record: dict[str, Any]) -> str:
     """The verdict in one sentence with its numbers, as the review words it."""
+    if record["verdict"] == comparison.NOT_COMPARABLE:
+        return (
+            f"Not comparable: the prediction log has no {', '.join(record['missing_columns'])} column(s) "
+            "for this champion and shadow (their classes differ from main's model's), so neither is judged."
+        )
     rows, level = record["rows"]["labelled"], f"{record['gate']['confidence']:.0%}"
     label = evaluation.metric_label(record["primary_metric"])
     needed = record["needed"]
@@ -198,12 +225,6 @@ def sentence(record: dict[str, Any]) -> str:
     if record["verdict"] == comparison.BETTER:
         return f"{said}: the shadow is better, with {level} confidence."
     return f"{said}: the shadow is worse by more than the gate's tolerance, with {level} confidence."
-
-
-def number(value: float | None, sign: bool = False) -> str:
-    if value is None:
-        return "undefined"
-    return (f"{value:+.4f}" if sign else f"{value:.4f}").replace("-", "−")
 
 
 def render(record: dict[str, Any]) -> str:
