@@ -194,6 +194,10 @@ def test_a_better_shadow_is_promoted_by_pull_request_and_then_answers_alone(tmp_
 
     assert "Shadow on live traffic: better." in checked.log, said(checked.log)
     assert "## ✅ Shadow on live traffic: better" in checked.summary
+    # Quality scored the champion's answers against its own review, from its release's bento.
+    assert len([c for c in github.gh_calls() if c[:2] == ["release", "download"]]) == 2
+    scored = f"Scored: the answers {envs['MODEL_TAG']} gave (serving.champion_release's model, from the"
+    assert scored in checked.summary, checked.summary
     (call,) = [c for c in checked.calls(CREATE_PR) if c["branch"] == "shadow/promote"]
     assert call["add-paths"] == "params.yaml" and call["labels"] == "shadow"
     (pr,) = [p for p in github.pulls() if p["head"]["ref"] == "shadow/promote"]

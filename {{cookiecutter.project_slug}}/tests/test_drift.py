@@ -582,6 +582,10 @@ def deployed(tmp_path_factory) -> Path:
     return out
 
 
+def tag_of(model_dir: Path) -> str:
+    return f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
+
+
 def monitored(tmp_path: Path, trained: Path, batch: pd.DataFrame, monkeypatch) -> tuple[str, str, dict]:
     """`monitor` on `batch` as the current data, scoring `trained`: (its output, GITHUB_OUTPUT, record)."""
     params = realistic_project(tmp_path, by_hash=True)
@@ -723,27 +727,8 @@ def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
     same windows, counts and numbers as the same rows scored from files by their time column."""
     real = real_params()
     later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
-    target, time_column = real.data.target, real.data.time_column
-    months = dates.utc_times(later[time_column], time_column).astype("datetime64[M]")
-    db = tmp_path / "log.db"
-    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
-    source = sqlite_source(db) | {"window_days": 36500}  # the sample's months are years old
-    params = realistic_project(tmp_path / "log", source)
-    raw = json.loads(params.read_text(encoding="utf-8"))
-    raw["serving"]["log_predictions"] = {"url_env": "TEST_DRIFT_DB", "table": "predictions"}
-    params.write_text(json.dumps(raw), encoding="utf-8")
-    model, _ = models.load(deployed, real.train.trusted_types)
-    log = prediction_log.PredictionLog(f"sqlite:///{db}", "predictions", target)
-    for month in np.unique(months):
-        rows = later[months == month]
-        requests = data.validate(rows.drop(columns=[target]), schema.Features, "requests")
-        at = pd.Timestamp(month).to_pydatetime().replace(day=15, tzinfo=UTC)
-        ids = log.write(requests, models.predict_frame(model, requests), "model:1", now=at)
-        outcomes = write_table(pd.DataFrame({"prediction_id": ids, target: rows[target].to_numpy()}),
-                               tmp_path / "outcomes" / f"{month}.csv")  # fmt: skip
-        result = invoke("label", outcomes, "--params", params)
-        assert result.exit_code == 0, explain(result)
-    log.close()
+    months = later_months()
+    params = logged_later_period(tmp_path / "log", deployed, monkeypatch)
 
     result = run_drift(params, tmp_path / "log" / "out", model=deployed)
     assert result.exit_code == 0, explain(result)
@@ -755,7 +740,10 @@ def test_the_later_period_logged_labelled_month_by_month_scores_as_its_files_do(
         "quality"
     ]
 
-    assert from_log["time_column"] == "logged_at" and from_files["time_column"] == time_column
+    assert from_log["time_column"] == "logged_at" and from_files["time_column"] == real.data.time_column
+    tag = tag_of(deployed)
+    assert from_log["scored"] == f"the answers {tag} gave (main's model, from the prediction log)"
+    assert from_files["scored"] == f"main's model ({tag_of(deployed)})"
     assert [w["label"] for w in from_log["windows"]] == [str(m) for m in np.unique(months)[-12:]]
     assert from_log["windows"] == from_files["windows"] and from_log["verdict"] == from_files["verdict"]
     assert from_log["rows"]["labelled"] == sum(w["labelled"] for w in from_log["windows"]) > 0
@@ -774,7 +762,7 @@ def test_a_database_sampled_for_drift_still_scores_every_label(tmp_path, deploye
     now = datetime.now(UTC)
     for week in range(3):  # 800 predictions a week, the first 500 of each labelled
         part = slice(week * 800, (week + 1) * 800)
-        ids = log.write(requests[part], models.predict_frame(model, requests[part]), "model:1",
+        ids = log.write(requests[part], models.predict_frame(model, requests[part]), tag_of(deployed),
                         now=now - timedelta(days=7 * week))  # fmt: skip
         log.label(dict(zip(ids[:500], rows[real.data.target].iloc[part][:500], strict=True)))
     log.close()
@@ -792,3 +780,112 @@ def test_a_database_sampled_for_drift_still_scores_every_label(tmp_path, deploye
     counted = record["quality"]["rows"]
     assert (counted["labelled"], counted["unlabelled"]) == (1500, 900)
     assert [(w["labelled"], w["unlabelled"]) for w in record["quality"]["windows"][-3:]] == [(500, 300)] * 3
+
+
+def logged_later_period(tmp_path: Path, deployed: Path, monkeypatch, answers: dict | None = None) -> Path:
+    """params.yaml of a project whose drift source is a prediction log of the later period: each
+    month's requests logged as the service logs them, answered by `deployed` (under its tag) or,
+    for a month in `answers` ("2010-10": (tag, answer), where answer(requests) gives the prediction
+    table or is None for `deployed`'s), and their outcomes sent back with `label`."""
+    real = real_params()
+    later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
+    target, time_column = real.data.target, real.data.time_column
+    months = dates.utc_times(later[time_column], time_column).astype("datetime64[M]")
+    db = tmp_path / "log.db"
+    monkeypatch.setenv("TEST_DRIFT_DB", f"sqlite:///{db}")
+    params = realistic_project(tmp_path, sqlite_source(db) | {"window_days": 36500})  # years-old months
+    raw = json.loads(params.read_text(encoding="utf-8"))
+    raw["serving"]["log_predictions"] = {"url_env": "TEST_DRIFT_DB", "table": "predictions"}
+    params.write_text(json.dumps(raw), encoding="utf-8")
+    model, _ = models.load(deployed, real.train.trusted_types)
+    log = prediction_log.PredictionLog(f"sqlite:///{db}", "predictions", target)
+    for month in np.unique(months):
+        rows = later[months == month]
+        requests = data.validate(rows.drop(columns=[target]), schema.Features, "requests")
+        tag, answer = (answers or {}).get(str(month), (tag_of(deployed), None))
+        predicted = models.predict_frame(model, requests) if answer is None else answer(requests)
+        at = pd.Timestamp(month).to_pydatetime().replace(day=15, tzinfo=UTC)
+        ids = log.write(requests, predicted, tag, now=at)
+        outcomes = write_table(pd.DataFrame({"prediction_id": ids, target: rows[target].to_numpy()}),
+                               tmp_path / "outcomes" / f"{month}.csv")  # fmt: skip
+        result = invoke("label", outcomes, "--params", params)
+        assert result.exit_code == 0, explain(result)
+    log.close()
+    return params
+
+
+def test_quality_scores_the_answers_the_service_gave_not_main_models_predictions(
+    tmp_path, deployed, monkeypatch
+):
+    """The log's answers are what users got: answers worse than main's model would give now (here its
+    predictions turned upside down, logged under its tag) are what decays."""
+    model, info = models.load(deployed, real_params().train.trusted_types)
+
+    def upside_down(requests: pd.DataFrame) -> pd.DataFrame:
+        table = models.predict_frame(model, requests)
+        if info.classes:  # the other class, and the probabilities swapped
+            flipped = {a: b for a, b in zip(info.classes, reversed(info.classes), strict=True)}
+            probas = [f"proba_{c}" for c in info.classes]
+            table[probas] = table[probas[::-1]].to_numpy()
+            return table.assign(prediction=table["prediction"].map(flipped))
+        return table.assign(prediction=2 * table["prediction"].mean() - table["prediction"])
+
+    flipped = [str(m) for m in later_months()[-2:]]  # the judged month is one of them
+    params = logged_later_period(
+        tmp_path, deployed, monkeypatch, {m: (tag_of(deployed), upside_down) for m in flipped}
+    )
+    result = run_drift(params, tmp_path / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    found = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))["quality"]
+    assert found["judged_window"] in flipped and found["verdict"] == "decayed", found["sentence"]
+    assert found["model"] == tag_of(deployed)
+
+
+def test_rows_another_model_answered_are_left_out_and_counted(tmp_path, deployed, monkeypatch):
+    """After a rollout, the months the previous model answered are its, not the deployed model's."""
+    months = [str(m) for m in later_months()]
+    older = {m: ("my-model:previous", None) for m in months[:-3]}
+    params = logged_later_period(tmp_path, deployed, monkeypatch, older)
+    result = run_drift(params, tmp_path / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    found = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))["quality"]
+    assert found["windows"][0]["label"] == months[-3]
+    assert sum(w["labelled"] for w in found["windows"]) == label_counts()[-3:].sum()
+    left_out = found["rows"]["left_out"]["labelled rows another model answered"]
+    assert left_out == label_counts()[: len(months) - 3].sum() > 0
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert f"{left_out:,} labelled rows another model answered left out" in summary
+
+
+def test_answers_of_a_model_the_check_does_not_know_are_not_scored_and_it_says_whose(
+    tmp_path, deployed, monkeypatch
+):
+    """Between a merge and its rollout (or a shadow deployment without its champion's bento), the
+    answering model's reviewed values are unknown: no verdict, and the summary says which model."""
+    months = [str(m) for m in later_months()]
+    params = logged_later_period(tmp_path, deployed, monkeypatch, {months[-1]: ("my-model:elsewhere", None)})
+    result = run_drift(params, tmp_path / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
+    assert record["quality"] is None and not record["decayed"]
+    assert said(result.output).splitlines()[0].endswith("quality: not scored.")
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert (
+        "the prediction log's newest answers come from my-model:elsewhere; the check knows the reviewed "
+        f"values of main's ({tag_of(deployed)}) only"
+    ) in summary
+
+
+def later_months() -> np.ndarray:
+    real = real_params()
+    later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
+    column = real.data.time_column
+    return np.unique(dates.utc_times(later[column], column).astype("datetime64[M]"))
+
+
+def label_counts() -> np.ndarray:
+    """The later period's rows per month, oldest first."""
+    real = real_params()
+    later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
+    column = real.data.time_column
+    return np.unique(dates.utc_times(later[column], column).astype("datetime64[M]"), return_counts=True)[1]

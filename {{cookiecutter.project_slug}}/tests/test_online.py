@@ -197,7 +197,7 @@ def deployed(tmp_path) -> Path:
 def test_a_better_shadow_hands_over_the_promotion(params, info, deployed, tmp_path):
     """params.yaml as the promotion pull request changes it: that one line, comments and all kept."""
     found = online.compare(params, live_log(info, 2000, 1.2, 0.6), info, "logged_at")
-    said = online.hand_over(found, deployed, tmp_path / "out")
+    said = online.hand_over(found, deployed, tmp_path / "out", SHADOW)
     assert (tmp_path / "out" / "promote" / "params.yaml").read_text() == (ROOT / "params.yaml").read_text()
     body = (tmp_path / "out" / "promote-pr.md").read_text()
     assert body.startswith(f"Promote the shadow `{SHADOW}` to champion")
@@ -208,18 +208,34 @@ def test_a_better_shadow_hands_over_the_promotion(params, info, deployed, tmp_pa
 
 def test_no_promotion_when_main_names_no_champion_release(params, info, project, tmp_path):
     found = online.compare(params, live_log(info, 2000, 1.2, 0.6), info, "logged_at")
-    said = online.hand_over(found, project, tmp_path)
+    said = online.hand_over(found, project, tmp_path, SHADOW)
     assert "main names no champion release (serving.champion_release is null)" in said
     assert not tmp_path.joinpath("promote").exists()
 
 
 def test_a_worse_shadow_hands_over_the_issue_only(params, info, deployed, tmp_path):
     found = online.compare(params, live_log(info, 2000, 0.6, 1.2), info, "logged_at")
-    online.hand_over(found, deployed, tmp_path / "out")
+    online.hand_over(found, deployed, tmp_path / "out", SHADOW)
     body = (tmp_path / "out" / "shadow-issue.md").read_text()
     assert body.startswith(f"The shadow `{SHADOW}` is **worse** than the champion `{CHAMPION}`")
     assert "Nothing changed on main" in body
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shadow-issue.md"]
+
+
+@pytest.mark.parametrize(("champion_noise", "shadow_noise"), [(1.2, 0.6), (0.6, 1.2)])
+def test_a_verdict_on_a_shadow_main_has_replaced_promotes_and_reports_nothing(
+    params, info, deployed, tmp_path, champion_noise, shadow_noise
+):
+    """A merge since released a newer model as the shadow: the verdict is on the one it replaced
+    (the latest pair logged before the rollout), so it must not promote main's model unjudged."""
+    found = online.compare(params, live_log(info, 2000, champion_noise, shadow_noise), info, "logged_at")
+    assert found["verdict"] in {comparison.BETTER, comparison.WORSE}
+    said = online.hand_over(found, deployed, tmp_path / "out", "my-model:merged-since")
+    assert said == (
+        f"the shadow judged ({SHADOW}) is no longer main's model (my-model:merged-since): main's is judged "
+        "on its own rows once released as the shadow, so nothing is promoted or reported"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_monitor_compares_the_shadow_in_a_prediction_log(own_project, trained, info, tmp_path, monkeypatch):
@@ -270,5 +286,5 @@ def test_a_log_without_the_columns_main_models_classes_need_is_not_comparable(
     )
     assert found["rows"]["unusable"] == 2000
     assert online.render(found).startswith("## ⚠️ Shadow on live traffic: not comparable\n")
-    assert online.hand_over(found, deployed, tmp_path / "out") == ""
+    assert online.hand_over(found, deployed, tmp_path / "out", SHADOW) == ""
     assert not (tmp_path / "out").exists()

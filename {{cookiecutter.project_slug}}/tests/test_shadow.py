@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy
 from support import dashboard_metrics, explain, invoke, payload, running, write_small_params
 
-from {{ cookiecutter.__package_name }} import cli, models, release, settings
+from {{ cookiecutter.__package_name }} import cli, models, prediction_log, release, settings
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +43,12 @@ def stored(params, folder: Path) -> str:
 
 
 def doctored(source: Path, dest: Path, change) -> Path:
-    """A copy of a model folder with `change(folder)` applied: a broken or narrowed shadow."""
+    """A copy of a model folder with `change(folder)` applied: a broken or narrowed shadow, under a
+    tag of its own (a tag names the training record, which the change would not alter)."""
     folder = shutil.copytree(source, dest)
     change(folder)
+    record = json.loads((folder / models.METRICS_FILE).read_text())
+    (folder / models.METRICS_FILE).write_text(json.dumps({**record, "doctored": dest.name}))
     return folder
 
 
@@ -57,7 +60,7 @@ def stored_as_is(folder: Path, trusted: list[str], log_url_env: str | None = Non
     tag = f"{models.MODEL_NAME}:{models.model_version(folder)}"
     logging = {"url_env": log_url_env, "table": "predictions"} if log_url_env else None
     with bentoml.models.create(tag) as entry:
-        for name in (models.MODEL_FILE, models.META_FILE, models.SCHEMA_FILE):
+        for name in (models.MODEL_FILE, models.META_FILE, models.SCHEMA_FILE, models.METRICS_FILE):
             shutil.copyfile(folder / name, entry.path_of(name))
         serving = {"trusted_types": trusted, "log_predictions": logging}
         Path(entry.path_of(models.SERVING_FILE)).write_text(json.dumps(serving))
@@ -244,14 +247,20 @@ def test_a_shadow_that_raises_on_a_batch_leaves_the_answers_and_empty_columns(
     assert "shadow_prediction" in shadow_columns and rows_logged[shadow_columns].isna().all().all()
 
 
+@pytest.fixture(scope="module")
+def released(store, trained, project, tmp_path_factory) -> Path:
+    """The trained model's bento as a release keeps it (the champion a shadow deployment names)."""
+    bento = tmp_path_factory.mktemp("release") / "released.bento"
+    result = invoke("build", "--params", project, "--model", trained, "--export", bento)
+    assert result.exit_code == 0, explain(result)
+    return bento
+
+
 def test_a_bento_built_from_a_champion_release_serves_it_with_this_model_as_shadow(
-    store, trained, shadow_model, project, rows, tmp_path
+    store, shadow_model, project, rows, released, tmp_path
 ):
     """release.yml's path: the champion's bento as released, then this commit's bento with
     serving.champion_release set, served from the bento (not from the source tree)."""
-    released = tmp_path / "released.bento"
-    result = invoke("build", "--params", project, "--model", trained, "--export", released)
-    assert result.exit_code == 0, explain(result)
     runner = {"BENTOML_HOME": str(tmp_path / "fresh-runner")}  # as on a fresh runner: a process of its own
     params = with_release(project, tmp_path)
     build = [sys.executable, "-m", cli.__package__, "build", "--params", params, "--model", shadow_model]
@@ -276,6 +285,58 @@ def test_a_bento_built_from_a_champion_release_serves_it_with_this_model_as_shad
     assert ready == {"champion": store, "shadow": {"tag": shadow_tag, "loaded": True}}
     assert {a["model"] for a in answers} == {store}
     assert compared == len(rows)
+
+
+def test_monitor_scores_the_champions_logged_answers_against_its_own_review(
+    store, trained, shadow_model, project, later, released, tmp_path, monkeypatch
+):
+    """With a shadow deployed, the champion answers: drift.yml hands its release's bento to
+    `monitor`, whose quality section scores the champion's logged answers against the champion's
+    reviewed values (main's model, the shadow, is judged by the online comparison). Without the
+    bento, the check does not know the answering model's review, so quality is not scored."""
+    params = with_release(project, tmp_path)
+    raw = settings.read_yaml(params)
+    target = raw["data"]["target"]
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    query = "SELECT * FROM predictions WHERE logged_at >= :since"
+    raw["drift"]["source"] = {"kind": "sql", "url_env": "SHADOW_TEST_DB", "query": query, "window_days": 30}
+    raw["monitor"] |= {"window": "month", "min_rows": 50}
+    params.write_text(json.dumps(raw), encoding="utf-8")
+    monkeypatch.setenv("SHADOW_TEST_DB", url)
+    model, _ = models.load(trained, raw["train"]["trusted_types"])
+    requests = later.drop(columns=[target])
+    log = prediction_log.PredictionLog(url, "predictions", target)
+    ids = log.write(requests, models.predict_frame(model, requests), store)
+    log.label(dict(zip(ids, later[target], strict=True)))
+    log.close()
+    shadow_tag = f"{models.MODEL_NAME}:{models.model_version(shadow_model)}"
+
+    alone = invoke("monitor", "--params", params, "--model", shadow_model, "--out", tmp_path / "alone")
+    assert alone.exit_code == 0, explain(alone)
+    assert json.loads((tmp_path / "alone" / "drift.json").read_text())["quality"] is None
+    assert (
+        f"the prediction log's newest answers come from {store}; the check knows the reviewed values of "
+        f"main's ({shadow_tag}) only"
+    ) in (tmp_path / "alone" / "summary.md").read_text()
+
+    result = invoke("monitor", "--params", params, "--model", shadow_model, "--champion-bento", released,
+                    "--out", tmp_path / "out")  # fmt: skip
+    assert result.exit_code == 0, explain(result)
+    quality = json.loads((tmp_path / "out" / "drift.json").read_text())["quality"]
+    assert quality["model"] == store
+    whose = "serving.champion_release's model, from the prediction log"
+    assert quality["scored"] == f"the answers {store} gave ({whose})"
+    reviewed = json.loads((trained / "metrics.json").read_text())["holdout"]["metrics"]
+    assert quality["reviewed"] == {m: reviewed.get(m) for m in quality["direction"]}
+    assert quality["rows"]["labelled"] == len(later)
+
+
+def test_monitor_with_a_champion_bento_that_is_no_bento_says_so(store, trained, project, tmp_path):
+    (tmp_path / "not.bento").write_text("not a bento")
+    result = invoke("monitor", "--params", project, "--model", trained, "--champion-bento",
+                    tmp_path / "not.bento", "--out", tmp_path / "out")  # fmt: skip
+    assert result.exit_code == 1
+    assert "not.bento is not a bento BentoML can read" in result.output
 
 
 def test_build_refuses_a_champion_bento_params_do_not_name(store, shadow_model, project, tmp_path):

@@ -316,8 +316,13 @@ def compare(
     help="The deployed model (main's), scored on the labelled current rows; without it, data drift only.",
 )  # fmt: skip
 @path_option("--out", default="reports/drift", help="Folder for drift.json, summary.md and drift.html.")
+@path_option(
+    "--champion-bento",
+    help="serving.champion_release's bento (drift.yml downloads it with fetch-champion): with a shadow "
+    "deployed, its model answers, and the log's answers are scored against its reviewed values.",
+)
 @user_errors
-def monitor(params_path: Path, model_dir: Path, out: Path) -> None:
+def monitor(params_path: Path, model_dir: Path, out: Path, champion_bento: Path | None) -> None:
     """Check current data (drift.source): its drift from the training data, and the model's quality on
     the rows whose outcome is known, window by window (monitor in params.yaml). Writes drift.html,
     drift.json and summary.md.
@@ -326,15 +331,17 @@ def monitor(params_path: Path, model_dir: Path, out: Path) -> None:
     few rows; 1 when the source cannot be read. GITHUB_OUTPUT gets `drift` and `decayed` (true/false)
     and `labels` (how many rows retrain-data would add).
     """
+    from . import release
     from .drift import check
     from .reports import set_outputs
     from .settings import load_params
 
     model = model_dir if (model_dir / "model.json").is_file() else None
-    record = check(load_params(params_path), out, model)
+    champion = release.champion_folder(champion_bento) if champion_bento and model else None
+    record = check(load_params(params_path), out, model, champion)
     set_outputs(drift=record["dataset_drift"], decayed=record["decayed"], labels=record["addable_rows"])
     if record.get("online") and model is not None:
-        shadow_outcome(record["online"], params_path, out)
+        shadow_outcome(record["online"], params_path, out, model)
     summary = (out / "summary.md").read_text(encoding="utf-8")
     no_model = f"No model at {model_dir} (train writes one there): data drift only."
     if "drifted" not in record:  # no verdict: the notice says why and what to do
@@ -351,16 +358,18 @@ def monitor(params_path: Path, model_dir: Path, out: Path) -> None:
     )
 
 
-def shadow_outcome(found: dict, params_path: Path, out: Path) -> None:
+def shadow_outcome(found: dict, params_path: Path, out: Path, model_dir: Path) -> None:
     """The online comparison's verdict as a step output (`shadow`), its sentence, a notice while
-    it waits for labels, and the files for the promotion pull request or the issue (online.py)."""
-    from . import online
+    it waits for labels, and the files for the promotion pull request or the issue (online.py),
+    when the shadow judged is main's model (`model_dir`)."""
+    from . import models, online
     from .reports import notice, set_outputs
 
     click.echo(f"Shadow on live traffic: {found['verdict']}. {found['sentence']}")
     if found["verdict"] in {online.TOO_FEW, online.comparison.SAME, online.comparison.NOT_COMPARABLE}:
         notice("Shadow on live traffic", found["sentence"])
-    handed = online.hand_over(found, params_path, out)
+    main_model = f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
+    handed = online.hand_over(found, params_path, out, main_model)
     promote = (out / online.PROMOTION_DIR / "params.yaml").is_file()
     set_outputs(shadow=online.OUTPUT_KEYS[found["verdict"]], promote=promote)
     if handed:

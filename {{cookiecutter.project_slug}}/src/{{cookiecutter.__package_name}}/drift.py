@@ -11,13 +11,15 @@ and says what to configure. Evidently is imported here only: it takes seconds to
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import charts, data, progress, records, reports, retraining, schema, sources
+from . import charts, data, prediction_log, progress, records, reports, retraining, schema, sources
 from .errors import DataError
+from .evaluation import proba_columns
 from .records import Chart, ModelInfo, QualityRecord, Span
 from .settings import Params
 
@@ -130,11 +132,14 @@ def distributions(reference: pd.DataFrame, current: pd.DataFrame, columns: dict)
     ]
 
 
-def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
+def check(params: Params, out: Path, model_dir: Path | None = None, champion_dir: Path | None = None) -> dict:
     """Run the check, write drift.json and summary.md (and drift.html) to `out`, return the record.
 
-    Data drift, and with `model_dir` (the deployed model: main's) its quality on the labelled current
-    rows, window by window (`quality`: a QualityRecord, or None with `quality_note` saying why).
+    Data drift, and with `model_dir` (main's model) the deployed model's quality on the labelled
+    current rows, window by window (`quality`: a QualityRecord, or None with `quality_note` saying
+    why): from a prediction log, the answers the service gave, scored against the reviewed values of
+    the model that gave them (main's, or `champion_dir`'s: serving.champion_release's, which answers
+    beside a shadow); from files, main's model's predictions.
 
     `status` is "drift" or "no-drift" (the verdict), or no verdict and no error: "no-data" when the
     source has no current rows yet (a fresh repository) and "too-few-rows" when fewer than
@@ -155,15 +160,16 @@ def check(params: Params, out: Path, model_dir: Path | None = None) -> dict:
         return write_results(record, params, out, intake="")
     record, intake = data_drift(params, window, source, out)  # its frames are freed before quality's
     time = "logged_at" if "logged_at" in window.rows.columns else params.data.time_column
+    keep = [time, prediction_log.MODEL_COLUMN]  # of the unlabelled rows: counted per window and model
     if window.sampled and model_dir is not None:  # quality counts every label, not the drift sample's
         window = sources.Current(window.rows.iloc[0:0], window.total)
         with progress.step("Reading every labelled row (and the others' times) from the database") as note:
-            labelled, times = sources.labelled_and_times(params, time)
+            labelled, others = sources.labelled_and_others(params, keep)
             note["result"] = f"{len(labelled):,} labelled"
     else:
-        labelled, times = split_labelled(window.rows, params.data.target, time)
+        labelled, others = split_labelled(window.rows, params.data.target, keep)
     record["quality"], record["quality_note"], page = model_quality(
-        params, labelled, times, model_dir, source
+        params, labelled, others, time, [d for d in (model_dir, champion_dir) if d], source
     )
     record["online"] = shadow_online(params, labelled, time, model_dir)
     if page:
@@ -248,30 +254,83 @@ def shadow_online(
     return found
 
 
-def split_labelled(current: pd.DataFrame, target: str, time: str | None) -> tuple[pd.DataFrame, pd.Series]:
-    """The current rows with an outcome, and the times of the others."""
+def split_labelled(current: pd.DataFrame, target: str, keep: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The current rows with an outcome, and of the others only the `keep` columns they have."""
     known = current[target].notna() if target in current.columns else pd.Series(False, index=current.index)
-    times = current.loc[~known, time] if time in current.columns else pd.Series(dtype=object, name=time)
-    return current[known], times
+    return current[known], current.loc[~known, [c for c in keep if c in current.columns]]
+
+
+@dataclass
+class Scored:
+    """What model quality scores: the labelled rows (`time_column` and the target, read as the
+    model's classes), the model's prediction table for them (same order), the others' times, the
+    model, its reviewed holdout values, and the rows left out, by reason."""
+
+    labelled: pd.DataFrame
+    predictions: pd.DataFrame
+    others: pd.Series
+    info: ModelInfo
+    reviewed: dict
+    model: str
+    how: str  # whose predictions, in words
+    left_out: dict[str, int]
 
 
 def model_quality(
-    params: Params, labelled: pd.DataFrame, unlabelled: pd.Series, model_dir: Path | None, source: str
-) -> tuple[QualityRecord | None, str, tuple[str, str] | None]:
-    """The model scored per window on the `labelled` current rows that pass the schema, or why not;
-    and Evidently's quality page on the judged window (title, HTML), if there is one.
+    params: Params, labelled: pd.DataFrame, others: pd.DataFrame, time_column: str | None,
+    folders: list[Path], source: str,
+) -> tuple[QualityRecord | None, str, tuple[str, str] | None]:  # fmt: skip
+    """The deployed model scored per window on the `labelled` current rows, or why not; and
+    Evidently's quality page on the judged window (title, HTML), if there is one.
 
-    Rows are windowed by `unlabelled.name`: the prediction log's `logged_at` when the rows have it,
-    else data.time_column; `unlabelled` holds the other rows' times, counted per window. Labelled
-    rows the schema refuses are left out (counted in the validation findings above).
+    `folders`: main's model, then serving.champion_release's when one answers beside a shadow.
+    Rows are windowed by `time_column`: the prediction log's `logged_at` when the rows have it, else
+    data.time_column; `others` holds the unlabelled rows' times, counted per window.
     """
-    from . import models, quality
+    from . import quality
 
-    target, time_column = params.data.target, unlabelled.name
-    if model_dir is None:
+    if not folders:
         return None, "no model given (`--model`): the check scores only the data", None
     if time_column is None:
         return None, "no time column to make windows of: set data.time_column in params.yaml", None
+    if prediction_log.answered(labelled) or prediction_log.answered(others):
+        scored = logged_answers(params, labelled, others, time_column, folders)
+    else:
+        scored = main_predictions(params, labelled, others, time_column, folders[0], source)
+    if isinstance(scored, str):
+        return None, scored, None
+    target = scored.info.target
+    # Labelled rows first, then the others: only the labelled are scored, in their own order.
+    rows = pd.concat(
+        [scored.labelled.reindex(columns=[time_column, target]), scored.others.to_frame()], ignore_index=True
+    )
+    with progress.step(f"Scoring {scored.how} on {len(scored.labelled):,} labelled current rows"):
+        found = quality.score_windows(
+            params,
+            rows,
+            scored.predictions.reset_index(drop=True).reindex(rows.index),
+            scored.info,
+            scored.reviewed,
+            time_column=time_column,
+        )
+    found["model"], found["scored"] = scored.model, scored.how
+    found["rows"]["left_out"] = scored.left_out
+    page = evidently_quality(found, scored.labelled, scored.predictions, scored.info, time_column)
+    return found, "", page
+
+
+def main_predictions(
+    params: Params,
+    labelled: pd.DataFrame,
+    others: pd.DataFrame,
+    time_column: str,
+    model_dir: Path,
+    source: str,
+) -> Scored:
+    """Main's model predicts the labelled rows the schema accepts (current data files carry no
+    answers); the refused ones are counted in the validation findings above."""
+    from . import models
+
     if len(labelled):
         # The schema's columns only: a log's own columns (prediction_id, logged_at) are not data.
         columns = [c for c in schema.TrainingData.to_schema().columns if c in labelled.columns]
@@ -281,22 +340,80 @@ def model_quality(
             valid[time_column] = labelled.loc[valid.index, time_column]
         labelled = valid
     model, info = models.load(model_dir, params.train.trusted_types)
-    reviewed = records.read_training_record(model_dir)["holdout"]["metrics"]
-    # Labelled rows first, then the others: only the labelled are scored, in their own order.
-    windowed = [labelled[[c for c in (time_column, target) if c in labelled.columns]], unlabelled.to_frame()]
-    rows = pd.concat(windowed, ignore_index=True)
-    with progress.step(f"Scoring the model on {len(labelled):,} labelled current rows"):
+    tag = f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
+    with progress.step(f"Predicting {len(labelled):,} labelled current rows with main's model"):
         features = labelled[info.inputs]
         predictions = models.predict_frame(model, features) if len(features) else pd.DataFrame(index=[])
-        found = quality.score_windows(
-            params,
-            rows,
-            predictions.reset_index(drop=True).reindex(rows.index),
-            info,
-            reviewed,
-            time_column=time_column,
+    return Scored(
+        labelled=labelled,
+        predictions=predictions,
+        others=others.get(time_column, pd.Series(dtype=object, name=time_column)),
+        info=info,
+        reviewed=records.read_training_record(model_dir)["holdout"]["metrics"],
+        model=tag,
+        how=f"main's model ({tag})",
+        left_out={},
+    )
+
+
+def logged_answers(
+    params: Params, labelled: pd.DataFrame, others: pd.DataFrame, time_column: str, folders: list[Path]
+) -> Scored | str:
+    """The answers the service logged, of the model that answers now (the newest row's), scored
+    against that model's reviewed values: it must be one of `folders`, else why not, in words."""
+    from . import models
+
+    column = prediction_log.MODEL_COLUMN
+    tag = newest(pd.concat([labelled.reindex(columns=[time_column, column]), others]), time_column)
+    known = {f"{models.MODEL_NAME}:{models.model_version(f)}": f for f in folders}
+    if tag not in known:
+        whose = [
+            f"{'main' if f == folders[0] else 'serving.champion_release'}'s ({t})" for t, f in known.items()
+        ]
+        return (
+            f"the prediction log's newest answers come from {tag}; the check knows the reviewed values "
+            f"of {' and '.join(whose)} only, so it scores the deployed model once one of those answers "
+            "(deploy main's model, or name the release that answers in serving.champion_release)"
         )
-    return found, "", evidently_quality(found, labelled, predictions, info, time_column)
+    folder = known[tag]
+    info = records.read_info(folder)
+    needed = ["prediction", *(proba_columns(info.classes) if info.classes else [])]
+    missing = [c for c in needed if c not in labelled.columns]
+    if missing and len(labelled):
+        return f"the prediction log has no {', '.join(missing)} column for {tag}'s answers"
+    ours = (
+        labelled[labelled[column] == tag]
+        if len(labelled)
+        else labelled.reindex(columns=[time_column, column, *needed, info.target])
+    )
+    y = prediction_log.as_classes(ours[info.target], info.classes)
+    predictions = prediction_log.answers(ours, info.classes)
+    usable = y.notna() & predictions.notna().all(axis=1)
+    rows = ours[[time_column]].assign(**{info.target: y})
+    where = "main's model" if folder == folders[0] else "serving.champion_release's model"
+    return Scored(
+        labelled=rows[usable],
+        predictions=predictions[usable],
+        others=others.loc[others[column] == tag, time_column] if column in others else others[time_column],
+        info=info,
+        reviewed=records.read_training_record(folder)["holdout"]["metrics"],
+        model=tag,
+        how=f"the answers {tag} gave ({where}, from the prediction log)",
+        left_out={
+            "labelled rows another model answered": len(labelled) - len(ours),
+            "no answer or an outcome outside the model's classes": int((~usable).sum()),
+        },
+    )
+
+
+def newest(logged: pd.DataFrame, time_column: str) -> str | None:
+    """The model tag of the newest logged row (with a time and a tag): the model that answers now;
+    None when no row has both."""
+    tagged = logged[logged[prediction_log.MODEL_COLUMN].notna()]
+    times = pd.to_datetime(tagged[time_column], utc=True, errors="coerce")
+    if times.isna().all():
+        return None
+    return str(tagged[prediction_log.MODEL_COLUMN].iloc[times.reset_index(drop=True).idxmax()])
 
 
 def evidently_quality(

@@ -21,7 +21,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from . import bootstrap, charts, comparison, evaluation, quality, reports
+from . import bootstrap, charts, comparison, evaluation, prediction_log, quality, reports
 from .errors import ProjectError
 from .evaluation import proba_columns
 from .pr_comment import number
@@ -117,19 +117,11 @@ def paired_rows(rows: pd.DataFrame, info: ModelInfo) -> tuple[pd.Series, pd.Data
     """(outcomes, the champion's and the shadow's prediction tables) on the labelled rows both
     predicted, and how many labelled rows could not be used (no shadow prediction, an outcome or
     prediction outside the classes)."""
-    columns = ["prediction", *(proba_columns(info.classes) if info.classes else [])]
     labelled = rows[rows[info.target].notna()]
     both = labelled[labelled[f"{PREFIX}prediction"].notna()]
-    champion = both[columns].copy()
-    shadow = both[[PREFIX + c for c in columns]].set_axis(columns, axis=1)
-    y = both[info.target]
-    if info.classes:  # the log holds classes as its database typed them: read them back by their text
-        as_class = {str(c): c for c in info.classes}
-        y = y.astype(str).map(as_class)
-        champion["prediction"] = champion["prediction"].astype(str).map(as_class)
-        shadow["prediction"] = shadow["prediction"].astype(str).map(as_class)
-    else:
-        y = y.astype(float)
+    y = prediction_log.as_classes(both[info.target], info.classes)
+    champion = prediction_log.answers(both, info.classes)
+    shadow = prediction_log.answers(both, info.classes, PREFIX)
     usable = y.notna() & champion["prediction"].notna() & shadow["prediction"].notna()
     return y[usable], champion[usable], shadow[usable], len(labelled) - int(usable.sum())
 
@@ -270,17 +262,23 @@ PROMOTION_DIR = "promote"  # under the report folder: params.yaml as the promoti
 PROMOTION_BODY, ISSUE_BODY = "promote-pr.md", "shadow-issue.md"
 
 
-def hand_over(record: dict[str, Any], params_path: Path, out: Path) -> str:
+def hand_over(record: dict[str, Any], params_path: Path, out: Path, main_model: str) -> str:
     """The files the workflow's writing jobs use, by verdict, and what they mean in one line.
 
     better: params.yaml with `serving.champion_release: null` and the promotion PR's body; worse:
-    the issue's body. The verdict is on the latest champion and shadow pair in the log: a model
-    merged since is released as the new shadow and judged afresh from its own rows."""
+    the issue's body. Only when the shadow judged is `main_model` (main's model's tag, which names
+    its training): a model merged since is released as the new shadow and judged afresh on its own
+    rows, so a verdict on the one it replaces promotes or reports nothing."""
     from .settings import load_params
 
     for stale in (out / PROMOTION_DIR / "params.yaml", out / PROMOTION_BODY, out / ISSUE_BODY):
         stale.unlink(missing_ok=True)  # a report folder holds this run's hand-over only
     verdict = record["verdict"]
+    if verdict in {comparison.BETTER, comparison.WORSE} and record["shadow"] != main_model:
+        return (
+            f"the shadow judged ({record['shadow']}) is no longer main's model ({main_model}): main's is "
+            "judged on its own rows once released as the shadow, so nothing is promoted or reported"
+        )
     if verdict == comparison.WORSE:
         write(out / ISSUE_BODY, reports.render("shadow-issue.md.j2", r=record, section=render(record)))
         return f"the shadow is worse: {out / ISSUE_BODY} is the issue's body"

@@ -105,3 +105,35 @@ def sql_type(values: pd.Series):
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return DateTime(timezone=True)
     return Text()
+
+
+# -- read back (the scheduled check) ----------------------------------------------------------
+
+MODEL_COLUMN = "model_version"  # the answering model's tag
+
+
+def answered(rows: pd.DataFrame) -> bool:
+    """Whether `rows` come from a prediction log: each carries the answering model and its answer."""
+    return {MODEL_COLUMN, "prediction"} <= set(rows.columns)
+
+
+def as_classes(values: pd.Series, classes: list) -> pd.Series:
+    """Logged values as a model's classes (NaN: none of them), matched by their text: the database
+    typed the column, so an integer class in a column with NULLs comes back as 1.0. Without classes
+    (a regression), as numbers."""
+    if not classes:
+        return pd.to_numeric(values, errors="coerce")
+    spelled = {str(c): c for c in classes}
+    spelled |= {str(float(c)): c for c in classes if isinstance(c, int | float) and not isinstance(c, bool)}
+    return values.astype(str).map(spelled)
+
+
+def answers(rows: pd.DataFrame, classes: list, prefix: str = "") -> pd.DataFrame:
+    """A model's logged prediction table, as the metric catalogue reads one (`prediction`, and
+    `proba_<class>` per class); `prefix` picks the shadow's columns."""
+    from .evaluation import proba_columns
+
+    columns = ["prediction", *(proba_columns(classes) if classes else [])]
+    table = rows[[prefix + c for c in columns]].set_axis(columns, axis=1)
+    table["prediction"] = as_classes(table["prediction"], classes)
+    return table

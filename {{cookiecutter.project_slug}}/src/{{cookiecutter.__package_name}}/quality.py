@@ -120,6 +120,8 @@ def score_windows(
         "window": monitor.window,
         "time_column": column,
         "target": info.target,
+        "model": None,
+        "scored": None,
         "min_rows": monitor.min_rows,
         "gate": {
             "tolerance": gate.tolerance,
@@ -134,6 +136,7 @@ def score_windows(
             "unlabelled": sum(w["unlabelled"] for w in windows),
             "before": older,
             "no_time": int((~timed).sum()),
+            "left_out": {},
         },
         "windows": windows,
         "chart": None,

@@ -378,6 +378,7 @@ class QualityRows(TypedDict):
     unlabelled: int
     before: int  # older than the first window: not scored
     no_time: int  # no time: not scored
+    left_out: dict[str, int]  # labelled rows not scored, by reason (answers read from a prediction log)
 
 
 class QualityRecord(TypedDict):
@@ -394,6 +395,8 @@ class QualityRecord(TypedDict):
     target: str
     min_rows: int
     gate: QualityGate
+    model: str | None  # the scored model's tag
+    scored: str | None  # whose predictions were scored, in words
     rows: QualityRows
     windows: list[QualityWindow]  # oldest first
     chart: Chart | None  # None: fewer than two windows with a value

@@ -184,13 +184,13 @@ def champion_from(bento_file: Path) -> str:
     import bentoml
 
     if not bento_file.is_file():
-        raise ProjectError(f"build: no champion bento at {bento_file} (serving.champion_release's bento)")
+        raise ProjectError(f"no champion bento at {bento_file} (serving.champion_release's bento)")
     from bentoml._internal.bento import Bento  # what bentoml.import_bento reads and then saves
 
     try:
         bento = Bento.import_from(str(bento_file.resolve()))
     except Exception as err:  # fsspec and tarfile raise their own
-        raise ModelError(f"build: {bento_file} is not a bento BentoML can read: {err}") from None
+        raise ModelError(f"{bento_file} is not a bento BentoML can read: {err}") from None
     try:
         bento = bentoml.bentos.get(bento.tag)  # imported before (a rebuild on the same machine)
     except bentoml.exceptions.NotFound:
@@ -198,14 +198,20 @@ def champion_from(bento_file: Path) -> str:
     label = bento.info.labels.get("model", "")
     tag = ":".join(label.rsplit(".", 1))  # labels hold name.version: ':' is not allowed in them
     if tag not in {str(m.tag) for m in bento.info.models}:
-        raise ModelError(
-            f"build: {bento_file} does not say which of its models answers (label model={label!r})"
-        )
+        raise ModelError(f"{bento_file} does not say which of its models answers (label model={label!r})")
     path = Path(bentoml.models.get(tag).path)
     serving = json.loads((path / models.SERVING_FILE).read_text(encoding="utf-8"))
     models.load(path, serving.get("trusted_types", []))
     models.read_schema(path)
     return tag
+
+
+def champion_folder(bento_file: Path) -> Path:
+    """The folder of the model that answers in a release's bento (imported into BentoML's store)."""
+    with progress.step(f"Importing BentoML and the champion from {bento_file.name}"):
+        import bentoml
+
+        return Path(bentoml.models.get(champion_from(bento_file)).path)
 
 
 def export(bento_tag: str, out: Path) -> Path:

@@ -115,10 +115,11 @@ def selectable(connection, query: TextClause) -> tuple[list[str], Any]:
     return names, query.columns(*(column(name) for name in names)).subquery("current_rows")
 
 
-def labelled_and_times(params: Params, time: str | None) -> tuple[pd.DataFrame, pd.Series]:
-    """Every labelled row of the SQL source, and of the others only their `time`: what model quality
-    scores when the drift sample was drawn in the database (every label counts, and the unlabelled
-    rows are counted per window without moving their columns out of the database)."""
+def labelled_and_others(params: Params, keep: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every labelled row of the SQL source, and of the others only the `keep` columns it has (the
+    time, the answering model): what model quality scores when the drift sample was drawn in the
+    database (every label counts, and the unlabelled rows are counted per window without moving
+    their features out of the database)."""
     from sqlalchemy import false, select
 
     source, target = params.drift.source, params.data.target
@@ -127,10 +128,9 @@ def labelled_and_times(params: Params, time: str | None) -> tuple[pd.DataFrame, 
         names, window = selectable(connection, query)
         has_target = window.c[target].is_not(None) if target in names else false()
         labelled = read_compact(select(*window.c).where(has_target), connection)
-        if time not in names:
-            return labelled, pd.Series(dtype=object, name=time)
-        times = read_compact(select(window.c[time]).where(~has_target), connection)[time]
-    return labelled, times
+        kept = [window.c[name] for name in keep if name in names]
+        others = read_compact(select(*kept).where(~has_target), connection) if kept else pd.DataFrame()
+    return labelled, others
 
 
 def read_compact(statement, connection, chunk_rows: int = 50_000) -> pd.DataFrame:
