@@ -387,6 +387,7 @@ def deployment_settings(champion: dict) -> dict:
         path = Path(bentoml.models.get(SHADOW_TAG).path_of(SERVING_FILE))
         return json.loads(path.read_text(encoding="utf-8"))
     except Exception:  # the shadow's loading says what is wrong with it
+        logger.warning("the shadow %s has no readable serving settings; using the champion's", SHADOW_TAG)
         return champion
 
 
