@@ -294,7 +294,7 @@ def model_quality(
     if time_column is None:
         return None, "no time column to make windows of: set data.time_column in params.yaml", None
     if prediction_log.answered(labelled) or prediction_log.answered(others):
-        scored = logged_answers(params, labelled, others, time_column, folders)
+        scored = logged_answers(labelled, others, time_column, folders)
     else:
         scored = main_predictions(params, labelled, others, time_column, folders[0], source)
     if isinstance(scored, str):
@@ -357,7 +357,7 @@ def main_predictions(
 
 
 def logged_answers(
-    params: Params, labelled: pd.DataFrame, others: pd.DataFrame, time_column: str, folders: list[Path]
+    labelled: pd.DataFrame, others: pd.DataFrame, time_column: str, folders: list[Path]
 ) -> Scored | str:
     """The answers the service logged, of the model that answers now (the newest row's), scored
     against that model's reviewed values: it must be one of `folders`, else why not, in words."""
