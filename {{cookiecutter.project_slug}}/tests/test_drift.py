@@ -21,6 +21,7 @@ from {{ cookiecutter.__package_name }} import (
     models,
     prediction_log,
     progress,
+    records,
     reports,
     schema,
     settings,
@@ -889,3 +890,35 @@ def label_counts() -> np.ndarray:
     later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
     column = real.data.time_column
     return np.unique(dates.utc_times(later[column], column).astype("datetime64[M]"), return_counts=True)[1]
+
+
+@pytest.mark.parametrize("dropped", ["logged_at", "a probability"])
+def test_a_log_query_without_a_column_quality_needs_is_not_scored_and_names_it(
+    tmp_path, deployed, monkeypatch, dropped
+):
+    """A drift.source query that leaves out a column quality reads: no verdict, and the summary says
+    which column, rather than scoring what is left."""
+    info = records.read_info(deployed)
+    if dropped == "a probability" and not info.classes:
+        pytest.skip("a regression logs no probabilities")
+    params = logged_later_period(tmp_path, deployed, monkeypatch)
+    dropped = dropped if dropped == "logged_at" else f"proba_{info.classes[-1]}"
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(predictions)")]
+    raw = json.loads(params.read_text(encoding="utf-8"))
+    kept = ", ".join(f'"{c}"' for c in columns if c != dropped)
+    raw["drift"]["source"]["query"] = f"SELECT {kept} FROM predictions WHERE logged_at >= :since"
+    params.write_text(json.dumps(raw), encoding="utf-8")
+
+    result = run_drift(params, tmp_path / "out", model=deployed)
+
+    assert result.exit_code == 0, explain(result)
+    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
+    assert record["quality"] is None and not record["decayed"]
+    assert said(result.output).splitlines()[0].endswith("quality: not scored.")
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    if dropped == "logged_at":
+        time_column = real_params().data.time_column
+        assert f"the labelled current rows have no {time_column} column to make windows of" in summary
+    else:
+        assert f"the prediction log has no {dropped} column for {tag_of(deployed)}'s answers" in summary

@@ -293,6 +293,11 @@ def model_quality(
         return None, "no model given (`--model`): the check scores only the data", None
     if time_column is None:
         return None, "no time column to make windows of: set data.time_column in params.yaml", None
+    if time_column not in labelled.columns:
+        return None, (
+            f"the labelled current rows have no {time_column} column to make windows of"
+            " (drift.source's query must keep the prediction log's logged_at, or data.time_column)"
+        ), None  # fmt: skip
     if prediction_log.answered(labelled) or prediction_log.answered(others):
         scored = logged_answers(labelled, others, time_column, folders)
     else:
@@ -364,7 +369,13 @@ def logged_answers(
     from . import models
 
     column = prediction_log.MODEL_COLUMN
-    tag = newest(pd.concat([labelled.reindex(columns=[time_column, column]), others]), time_column)
+    timed = others.reindex(columns=[time_column, column])
+    row = prediction_log.newest(
+        pd.concat([labelled.reindex(columns=timed.columns), timed]), time_column, column
+    )
+    if row is None:
+        return f"no logged row has both a {time_column} time and a {column}: which model answers now?"
+    tag = str(row[column])
     known = {f"{models.MODEL_NAME}:{models.model_version(f)}": f for f in folders}
     if tag not in known:
         whose = [
@@ -394,7 +405,7 @@ def logged_answers(
     return Scored(
         labelled=rows[usable],
         predictions=predictions[usable],
-        others=others.loc[others[column] == tag, time_column] if column in others else others[time_column],
+        others=timed.loc[timed[column] == tag, time_column],
         info=info,
         reviewed=records.read_training_record(folder)["holdout"]["metrics"],
         model=tag,
@@ -404,16 +415,6 @@ def logged_answers(
             "no answer or an outcome outside the model's classes": int((~usable).sum()),
         },
     )
-
-
-def newest(logged: pd.DataFrame, time_column: str) -> str | None:
-    """The model tag of the newest logged row (with a time and a tag): the model that answers now;
-    None when no row has both."""
-    tagged = logged[logged[prediction_log.MODEL_COLUMN].notna()]
-    times = pd.to_datetime(tagged[time_column], utc=True, errors="coerce")
-    if times.isna().all():
-        return None
-    return str(tagged[prediction_log.MODEL_COLUMN].iloc[times.reset_index(drop=True).idxmax()])
 
 
 def evidently_quality(

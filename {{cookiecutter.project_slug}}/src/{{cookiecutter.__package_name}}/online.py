@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import bootstrap, charts, comparison, evaluation, prediction_log, quality, reports
-from .errors import ProjectError
+from .errors import DataError, ProjectError
 from .evaluation import proba_columns
 from .pr_comment import number
 from .records import MetricDiff, ModelInfo
@@ -101,8 +101,11 @@ def compare(params: Params, rows: pd.DataFrame, info: ModelInfo, time_column: st
 
 def latest_pair(rows: pd.DataFrame, time_column: str) -> tuple[str, str]:
     """The champion and shadow of the newest row with a shadow: the deployment as it is now."""
-    shadowed = rows[rows[TAG_COLUMN].notna()]
-    newest = shadowed.iloc[int(np.argmax(pd.to_datetime(shadowed[time_column], utc=True).to_numpy()))]
+    newest = prediction_log.newest(rows, time_column, TAG_COLUMN)
+    if newest is None:
+        raise DataError(
+            f"no row with a shadow's prediction has a {time_column} time: which pair is deployed now?"
+        )
     return str(newest["model_version"]), str(newest[TAG_COLUMN])
 
 

@@ -117,6 +117,14 @@ def answered(rows: pd.DataFrame) -> bool:
     return {MODEL_COLUMN, "prediction"} <= set(rows.columns)
 
 
+def newest(rows: pd.DataFrame, time_column: str, column: str) -> pd.Series | None:
+    """The newest row (by `time_column`) of those with `column` set: the deployment as it is now;
+    None when no row has both."""
+    kept = rows[rows[column].notna()].reset_index(drop=True)
+    times = pd.to_datetime(kept[time_column], utc=True, errors="coerce")
+    return None if times.isna().all() else kept.iloc[times.idxmax()]
+
+
 def as_classes(values: pd.Series, classes: list) -> pd.Series:
     """Logged values as a model's classes (NaN: none of them), matched by their text: the database
     typed the column, so an integer class in a column with NULLs comes back as 1.0. Without classes
