@@ -165,6 +165,31 @@ def test_a_log_table_from_before_the_shadow_gains_its_columns(
     assert log["shadow_prediction"].head(5).isna().all() and log["shadow_prediction"].tail(5).notna().all()
 
 
+def test_shadow_columns_another_worker_added_first_are_not_an_error(
+    service, store, shadow_model, params, rows, tmp_path, monkeypatch
+):
+    """Two workers start logging a shadow at once: the other adds the columns between this one's look
+    at the table and its ALTER TABLE; this one's rows are logged all the same."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    records = [service.Record.model_validate(r) for r in payload(rows.head(5))]
+    predictor_with_log(service, params, url, monkeypatch).predict(records)
+    monkeypatch.setattr(service, "SHADOW_TAG", stored(params, shadow_model))
+    first, second = (predictor_with_log(service, params, url, monkeypatch) for _ in range(2))
+    begin, raced = second.log.engine.begin, []
+
+    def after_the_other_worker():
+        if not raced:
+            raced.append(first.predict(records))
+        return begin()
+
+    monkeypatch.setattr(second.log.engine, "begin", after_the_other_worker)
+    second.predict(records)
+
+    log = logged(url)
+    assert raced and len(log) == 15
+    assert log["shadow_prediction"].tail(10).notna().all()
+
+
 # -- over HTTP: the shadow never harms an answer -----------------------------------------------
 
 
