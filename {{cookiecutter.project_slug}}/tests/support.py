@@ -139,7 +139,9 @@ def running(command: list, log: Path, env: dict | None = None) -> Iterator[httpx
                 yield client
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            # A request cut off mid-body (test_requests_in_flight_...) holds shutdown until the
+            # service's 30 s request timeout.
+            process.wait(timeout=60)
 
 
 def wait_until_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:
