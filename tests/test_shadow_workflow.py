@@ -1,5 +1,6 @@
-"""Tier 3: the shadow loop, for both tasks, against the fake GitHub (tests/fakes). A release's model is
-the champion; main names that release in `serving.champion_release` and release.yml (under act)
+"""Tier 3: the shadow loop, for both tasks, against the fake GitHub (tests/fakes), as a public
+repository (bentos attested). A release's model is the champion, its bento built and attested by
+release.yml; main names that release in `serving.champion_release` and release.yml (under act)
 builds one bento with it answering and main's model as its shadow, fetched from the release with
 gh. The bento is served, requests answered and logged with both predictions, their outcomes
 recorded with `label`; drift.yml (under act) compares the two on those rows. A better shadow opens
@@ -32,6 +33,7 @@ REPO = "acme/churn-model"
 CHAMPION_RELEASE = "model-2026-12-01-abc1234"
 BENTO = f"{SLUG}.bento"
 CREATE_PR = "peter-evans/create-pull-request"
+PUBLIC = {"repository": {"visibility": "public"}}  # bentos attested, and checked when fetched
 REQUESTS = 1500  # labelled live rows: above gate.min_rows (200), enough to tell the two apart
 # No skill at all: a constant answer (the training prior or mean), by import path. QUICK beats it on
 # rows it never saw; what the test needs is a certain difference, not a good model.
@@ -66,26 +68,25 @@ def gh(github: FakeGitHub, *args: str) -> str:
     return done.stdout
 
 
-def release_the_champion(project: Path, github: FakeGitHub, tmp: Path) -> str:
-    """Train and build the project's model and publish its bento as the release CHAMPION_RELEASE."""
-    home = {"BENTOML_HOME": str(tmp / "champion-bentoml")}
-    cli(project, "train", **home)
-    bento = tmp / "champion" / BENTO
-    cli(project, "build", "--export", str(bento), **home)
+def release_the_champion(project: Path, github: FakeGitHub, tmp: Path) -> None:
+    """release.yml's bento of main's head, attested by its image job, published as the release
+    CHAMPION_RELEASE."""
+    _, bento = release_main(project, github, tmp, job="image")
     gh(github, "release", "create", CHAMPION_RELEASE, str(bento), "--repo", REPO, "--title", CHAMPION_RELEASE)
-    return json.loads((project / "artifacts" / "model" / "metrics.json").read_text())["chosen"]
 
 
-def release_main(project: Path, github: FakeGitHub, tmp: Path):
-    """release.yml's bento job for main's head (a private repository: no attestations to check)."""
-    payload = {"ref": "refs/heads/main", "after": head_sha(project), "repository": {"visibility": "private"}}
+def release_main(project: Path, github: FakeGitHub, tmp: Path, job: str = "bento"):
+    """release.yml's bento job for main's head (with `job="image"`, the image job after it, which
+    attests the bento), in a public repository: a champion's bento is fetched only once its
+    attestation is verified."""
+    payload = {"ref": "refs/heads/main", "after": head_sha(project), **PUBLIC}
     args = (
         "--env",
         f"BENTOML_HOME={tmp / 'bentoml'}",
         "--secret",
         "GITHUB_TOKEN=workflow-token",
         "-j",
-        "bento",
+        job,
     )
     done = act(project, "release.yml", "push", tmp, payload, act_args=args, github=github)
     assert done.returncode == 0, done.log[-6000:]
@@ -148,7 +149,7 @@ def said(log: str) -> str:
 
 def run_drift(project: Path, tmp: Path, github: FakeGitHub, database: str):
     args = ("--secret", "GITHUB_TOKEN=workflow-token", "--secret", f"DRIFT_DATABASE_URL={database}")
-    done = act(project, "drift.yml", "workflow_dispatch", tmp, {}, act_args=args, github=github)
+    done = act(project, "drift.yml", "workflow_dispatch", tmp, PUBLIC, act_args=args, github=github)
     assert done.returncode == 0, done.log[-6000:]
     return done
 
@@ -157,7 +158,7 @@ def shadow_deployment(tmp: Path, task: str, champion: dict, shadow: dict):
     """Everything up to the drift check: released champion, main with the shadow, served, labelled."""
     github = FakeGitHub(tmp / "github", repo=REPO)
     project = logging_project(tmp / "repo", task, champion)
-    release_the_champion(project, github, tmp)
+    release_the_champion(project, github, tmp / "champion")
     use_candidates(project, shadow)
     edit_params(project, lambda p: p["serving"].update(champion_release=CHAMPION_RELEASE))
     commit(project, "a new model, deployed as the champion's shadow")
@@ -179,10 +180,12 @@ def test_a_better_shadow_is_promoted_by_pull_request_and_then_answers_alone(tmp_
     github, project, built, bento, ready, sent, labelled, database = shadow_deployment(
         tmp_path, task, champion=NO_SKILL[task], shadow=QUICK
     )
-    # release.yml fetched the release's bento with gh, and built the champion with its shadow.
+    # release.yml fetched the release's bento with gh, checked its attestation (made by release.yml
+    # when it built the champion), and built the champion with its shadow.
     (download,) = [call for call in github.gh_calls() if call[:2] == ["release", "download"]]
     assert download[2:7] == [CHAMPION_RELEASE, "--repo", REPO, "--pattern", BENTO]
-    assert f"Fetched {CHAMPION_RELEASE}'s bento to " in built.log
+    fetched = f"Fetched {CHAMPION_RELEASE}'s bento (its attestation verified) to "
+    assert fetched in built.log
     manifest = bento_manifest(bento)
     envs = {e["name"]: e["value"] for e in manifest["envs"]}
     assert [m["tag"] for m in manifest["models"]] == [envs["MODEL_TAG"], envs["SHADOW_TAG"]]
@@ -196,6 +199,9 @@ def test_a_better_shadow_is_promoted_by_pull_request_and_then_answers_alone(tmp_
     assert "## ✅ Shadow on live traffic: better" in checked.summary
     # Quality scored the champion's answers against its own review, from its release's bento.
     assert len([c for c in github.gh_calls() if c[:2] == ["release", "download"]]) == 2
+    assert fetched in checked.log
+    signer = ["--signer-workflow", f"{REPO}/.github/workflows/release.yml"]
+    assert len([c for c in github.gh_calls() if c[:2] == ["attestation", "verify"] and c[-2:] == signer]) == 2
     scored = f"Scored: the answers {envs['MODEL_TAG']} gave (serving.champion_release's model, from the"
     assert scored in checked.summary, checked.summary
     (call,) = [c for c in checked.calls(CREATE_PR) if c["branch"] == "shadow/promote"]
@@ -245,23 +251,32 @@ def test_a_worse_shadow_opens_one_issue_and_nothing_else(tmp_path):
     assert "shadow" in github.labels()
 
 
-def test_fetch_champion_refuses_a_release_without_the_bento(tmp_path):
-    """gh's own refusal names what is missing (the fake replays gh's messages)."""
+@pytest.mark.parametrize(
+    ("asset", "refused"),
+    [
+        ("notes.md", "`gh release download`"),  # no bento in the release
+        (BENTO, "`gh attestation verify`"),  # a bento release.yml never attested
+    ],
+)
+def test_fetch_champion_refuses_a_release_without_an_attested_bento(tmp_path, asset, refused):
+    """gh's own refusal names what is wrong (the fake replays gh's messages): fetch-champion fails
+    closed, so nothing is built or scored with a champion it could not check."""
     github = FakeGitHub(tmp_path / "github", repo=REPO)
     project = bake(tmp_path / "repo")
     edit_params(project, lambda p: p["serving"].update(champion_release=CHAMPION_RELEASE))
     git_init(project)
-    notes = tmp_path / "notes.md"
-    notes.write_text("no bento here")
-    gh(github, "release", "create", CHAMPION_RELEASE, str(notes), "--repo", REPO)
+    (tmp_path / asset).write_text("not what release.yml built")
+    gh(github, "release", "create", CHAMPION_RELEASE, str(tmp_path / asset), "--repo", REPO)
     env = {
         "FAKE_GITHUB": str(github.root),
         "GH_TOKEN": "t",
         "PATH": f"{FAKES / 'bin'}{os.pathsep}{BIN}{os.pathsep}{os.environ['PATH']}",
+        "ATTESTED": "true",  # what drift.yml and release.yml set in a public repository
     }
     done = cli(project, "fetch-champion", "--repo", REPO, check=False, **env)
     assert done.returncode == 1
-    assert (
-        f"fetch-champion: `gh release download` for {CHAMPION_RELEASE} failed: " in done.stdout + done.stderr
-    )
+    said = done.stdout + done.stderr
+    assert f"fetch-champion: {refused} for {CHAMPION_RELEASE} failed: " in said, said
+    if asset == BENTO:
+        assert f"failed to fetch attestations from {REPO}: HTTP 404: Not Found" in said, said
     shutil.rmtree(tmp_path / "github")
