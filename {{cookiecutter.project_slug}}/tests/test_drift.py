@@ -865,31 +865,35 @@ def test_answers_of_a_model_the_check_does_not_know_are_not_scored_and_it_says_w
     answering model's reviewed values are unknown: no verdict, and the summary says which model."""
     months = [str(m) for m in later_months()]
     params = logged_later_period(tmp_path, deployed, monkeypatch, {months[-1]: ("my-model:elsewhere", None)})
-    result = run_drift(params, tmp_path / "out", model=deployed)
-    assert result.exit_code == 0, explain(result)
-    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
-    assert record["quality"] is None and not record["decayed"]
-    assert said(result.output).splitlines()[0].endswith("quality: not scored.")
-    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    summary = not_scored(params, tmp_path, deployed)
     assert (
         "the prediction log's newest answers come from my-model:elsewhere; the check knows the reviewed "
         f"values of main's ({tag_of(deployed)}) only"
     ) in summary
 
 
-def later_months() -> np.ndarray:
+def later_months(counts: bool = False) -> np.ndarray:
+    """The later period's months, oldest first (with `counts`: its rows per month)."""
     real = real_params()
     later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
     column = real.data.time_column
-    return np.unique(dates.utc_times(later[column], column).astype("datetime64[M]"))
+    months = np.unique(dates.utc_times(later[column], column).astype("datetime64[M]"), return_counts=counts)
+    return months[1] if counts else months
 
 
 def label_counts() -> np.ndarray:
     """The later period's rows per month, oldest first."""
-    real = real_params()
-    later = data.read_table(real.data_path.parent / "later" / real.data_path.name)
-    column = real.data.time_column
-    return np.unique(dates.utc_times(later[column], column).astype("datetime64[M]"), return_counts=True)[1]
+    return later_months(counts=True)
+
+
+def not_scored(params: Path, tmp_path: Path, deployed: Path) -> str:
+    """`monitor` on `params`'s log, which quality cannot score: the summary saying why."""
+    result = run_drift(params, tmp_path / "out", model=deployed)
+    assert result.exit_code == 0, explain(result)
+    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
+    assert record["quality"] is None and not record["decayed"]
+    assert said(result.output).splitlines()[0].endswith("quality: not scored.")
+    return (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("dropped", ["logged_at", "a probability"])
@@ -910,13 +914,8 @@ def test_a_log_query_without_a_column_quality_needs_is_not_scored_and_names_it(
     raw["drift"]["source"]["query"] = f"SELECT {kept} FROM predictions WHERE logged_at >= :since"
     params.write_text(json.dumps(raw), encoding="utf-8")
 
-    result = run_drift(params, tmp_path / "out", model=deployed)
+    summary = not_scored(params, tmp_path, deployed)
 
-    assert result.exit_code == 0, explain(result)
-    record = json.loads((tmp_path / "out" / "drift.json").read_text(encoding="utf-8"))
-    assert record["quality"] is None and not record["decayed"]
-    assert said(result.output).splitlines()[0].endswith("quality: not scored.")
-    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     if dropped == "logged_at":
         time_column = real_params().data.time_column
         assert f"the labelled current rows have no {time_column} column to make windows of" in summary

@@ -368,8 +368,7 @@ def shadow_outcome(found: dict, params_path: Path, out: Path, model_dir: Path) -
     click.echo(f"Shadow on live traffic: {found['verdict']}. {found['sentence']}")
     if found["verdict"] in {online.TOO_FEW, online.comparison.SAME, online.comparison.NOT_COMPARABLE}:
         notice("Shadow on live traffic", found["sentence"])
-    main_model = f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
-    handed = online.hand_over(found, params_path, out, main_model)
+    handed = online.hand_over(found, params_path, out, models.model_tag(model_dir))
     promote = (out / online.PROMOTION_DIR / "params.yaml").is_file()
     set_outputs(shadow=online.OUTPUT_KEYS[found["verdict"]], promote=promote)
     if handed:

@@ -19,7 +19,6 @@ import pandas as pd
 
 from . import charts, data, prediction_log, progress, records, reports, retraining, schema, sources
 from .errors import DataError
-from .evaluation import proba_columns
 from .records import Chart, ModelInfo, QualityRecord, Span
 from .settings import Params
 
@@ -345,7 +344,7 @@ def main_predictions(
             valid[time_column] = labelled.loc[valid.index, time_column]
         labelled = valid
     model, info = models.load(model_dir, params.train.trusted_types)
-    tag = f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
+    tag = models.model_tag(model_dir)
     with progress.step(f"Predicting {len(labelled):,} labelled current rows with main's model"):
         features = labelled[info.inputs]
         predictions = models.predict_frame(model, features) if len(features) else pd.DataFrame(index=[])
@@ -376,7 +375,7 @@ def logged_answers(
     if row is None:
         return f"no logged row has both a {time_column} time and a {column}: which model answers now?"
     tag = str(row[column])
-    known = {f"{models.MODEL_NAME}:{models.model_version(f)}": f for f in folders}
+    known = {models.model_tag(f): f for f in folders}
     if tag not in known:
         whose = [
             f"{'main' if f == folders[0] else 'serving.champion_release'}'s ({t})" for t, f in known.items()
@@ -388,7 +387,7 @@ def logged_answers(
         )
     folder = known[tag]
     info = records.read_info(folder)
-    needed = ["prediction", *(proba_columns(info.classes) if info.classes else [])]
+    needed = prediction_log.answer_columns(info.classes)
     missing = [c for c in needed if c not in labelled.columns]
     if missing and len(labelled):
         return f"the prediction log has no {', '.join(missing)} column for {tag}'s answers"

@@ -46,7 +46,7 @@ def model_card(params: Params, model_dir: Path, image: str | None, review: dict)
         image=image,
         review=review,
         example=json.dumps({"records": example}, indent=2),
-        model_tag=f"{models.MODEL_NAME}:{models.model_version(model_dir)}",
+        model_tag=models.model_tag(model_dir),
         max_records=payloads.MAX_RECORDS,
         cv_scope=records.cv_scope(metrics["cv"], metrics["train"]["rows"]),
     )

@@ -321,6 +321,11 @@ def model_version(model_dir: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def model_tag(model_dir: Path) -> str:
+    """The model's tag in BentoML's store, the service's answers and the prediction log."""
+    return f"{MODEL_NAME}:{model_version(model_dir)}"
+
+
 def check_features(info: ModelInfo, numeric: list[str], categorical: list[str]) -> None:
     """The model must expect the features schema.py declares now (it may predate an infer-schema)."""
     from . import schema

@@ -23,7 +23,6 @@ import pandas as pd
 
 from . import bootstrap, charts, comparison, evaluation, prediction_log, quality, reports
 from .errors import DataError, ProjectError
-from .evaluation import proba_columns
 from .pr_comment import number
 from .records import MetricDiff, ModelInfo
 from .settings import Params
@@ -47,7 +46,7 @@ def compare(params: Params, rows: pd.DataFrame, info: ModelInfo, time_column: st
     if TAG_COLUMN not in rows.columns or rows[TAG_COLUMN].isna().all():
         return None
     pair = latest_pair(rows, time_column)
-    ours = rows[(rows["model_version"] == pair[0]) & (rows[TAG_COLUMN] == pair[1])]
+    ours = rows[(rows[prediction_log.MODEL_COLUMN] == pair[0]) & (rows[TAG_COLUMN] == pair[1])]
     missing = [c for c in logged_columns(info) if c not in ours.columns]
     if missing:  # nothing can be paired: every labelled row is unusable
         labelled = int(ours[info.target].notna().sum()) if info.target in ours.columns else 0
@@ -106,13 +105,13 @@ def latest_pair(rows: pd.DataFrame, time_column: str) -> tuple[str, str]:
         raise DataError(
             f"no row with a shadow's prediction has a {time_column} time: which pair is deployed now?"
         )
-    return str(newest["model_version"]), str(newest[TAG_COLUMN])
+    return str(newest[prediction_log.MODEL_COLUMN]), str(newest[TAG_COLUMN])
 
 
 def logged_columns(info: ModelInfo) -> list[str]:
     """The log columns the comparison reads: both models' predictions (and probabilities of each of
     main's model's classes)."""
-    columns = ["prediction", *(proba_columns(info.classes) if info.classes else [])]
+    columns = prediction_log.answer_columns(info.classes)
     return [*columns, *(PREFIX + c for c in columns)]
 
 

@@ -136,12 +136,17 @@ def as_classes(values: pd.Series, classes: list) -> pd.Series:
     return values.astype(str).map(spelled)
 
 
-def answers(rows: pd.DataFrame, classes: list, prefix: str = "") -> pd.DataFrame:
-    """A model's logged prediction table, as the metric catalogue reads one (`prediction`, and
-    `proba_<class>` per class); `prefix` picks the shadow's columns."""
+def answer_columns(classes: list) -> list[str]:
+    """A model's answer in the log: `prediction`, and `proba_<class>` per class."""
     from .evaluation import proba_columns
 
-    columns = ["prediction", *(proba_columns(classes) if classes else [])]
+    return ["prediction", *(proba_columns(classes) if classes else [])]
+
+
+def answers(rows: pd.DataFrame, classes: list, prefix: str = "") -> pd.DataFrame:
+    """A model's logged prediction table, as the metric catalogue reads one; `prefix` picks the
+    shadow's columns."""
+    columns = answer_columns(classes)
     table = rows[[prefix + c for c in columns]].set_axis(columns, axis=1)
     table["prediction"] = as_classes(table["prediction"], classes)
     return table

@@ -30,7 +30,7 @@ def store_model(params: Params, model_dir: Path) -> str:
     import bentoml
 
     models.load(model_dir, params.train.trusted_types)  # refuse a broken or untrusted folder
-    tag = f"{models.MODEL_NAME}:{models.model_version(model_dir)}"
+    tag = models.model_tag(model_dir)
     try:
         return str(bentoml.models.get(tag).tag)
     except bentoml.exceptions.NotFound:
