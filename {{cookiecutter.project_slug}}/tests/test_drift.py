@@ -16,6 +16,7 @@ from {{ cookiecutter.__package_name }} import (
     charts,
     data,
     dates,
+    drift,
     errors,
     evaluation,
     models,
@@ -870,6 +871,15 @@ def test_answers_of_a_model_the_check_does_not_know_are_not_scored_and_it_says_w
         "the prediction log's newest answers come from my-model:elsewhere; the check knows the reviewed "
         f"values of main's ({tag_of(deployed)}) only"
     ) in summary
+
+
+def test_logged_answers_without_a_time_say_they_cannot_tell_which_model_answers(deployed):
+    tag = tag_of(deployed)
+    rows = pd.DataFrame(
+        {"logged_at": [None, "soon"], prediction_log.MODEL_COLUMN: [tag, tag], "prediction": [1, 0]}
+    )
+    said = drift.logged_answers(rows, rows.iloc[0:0], "logged_at", [deployed])
+    assert said == "no logged row has both a logged_at time and a model_version: which model answers now?"
 
 
 def later_months(counts: bool = False) -> np.ndarray:

@@ -18,6 +18,7 @@ from support import ROOT, explain, invoke
 from {{ cookiecutter.__package_name }} import (
     comparison,
     data,
+    errors,
     evaluation,
     models,
     online,
@@ -166,6 +167,13 @@ def test_without_shadow_predictions_there_is_no_comparison(params, info):
     assert online.compare(params, log, info, "logged_at") is None
     log[online.TAG_COLUMN] = None
     assert online.compare(params, log, info, "logged_at") is None
+
+
+def test_shadow_rows_without_a_time_are_named_not_guessed(params, info):
+    """Which pair is deployed now is the newest shadow row's: with no time, the check says so."""
+    log = live_log(info, 100, 1.0, 1.0).assign(logged_at=pd.NaT)
+    with pytest.raises(errors.DataError, match="no row with a shadow's prediction has a logged_at time"):
+        online.compare(params, log, info, "logged_at")
 
 
 def test_the_section_shows_the_reviews_table_delta_plot_and_curves(params, info):
